@@ -1,0 +1,29 @@
+"""Products and the warehouses (locations) that hold them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fenicia.db.base import Base, IdMixin, TimestampMixin, WorkspaceMixin
+from fenicia.db.types import DecimalText
+
+
+class Product(IdMixin, TimestampMixin, WorkspaceMixin, Base):
+    __tablename__ = "products"
+    __table_args__ = (UniqueConstraint("workspace_id", "sku"),)
+
+    sku: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(500))
+    price: Mapped[Decimal | None] = mapped_column(DecimalText(), default=None)
+    barcode: Mapped[str | None] = mapped_column(String(100), default=None)
+
+
+class Location(IdMixin, TimestampMixin, WorkspaceMixin, Base):
+    __tablename__ = "locations"
+    __table_args__ = (UniqueConstraint("workspace_id", "code"),)
+
+    code: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))

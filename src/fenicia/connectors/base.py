@@ -1,0 +1,209 @@
+"""The two Protocols every connector implements, and the normalized records they exchange.
+
+A connector is one package under ``fenicia.connectors`` (``client.py``, ``settings.py``, ``orders.py``,
+``webhooks.py``, ``simulator.py``, ``fixtures/``). The engine never sees a channel's own shapes: only
+the dataclasses below. Errors are raised as classes of :mod:`fenicia.core.errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+
+class Capability:
+    """Write-backs a channel may support; the API refuses the others before queueing anything."""
+
+    SHIP = "ship"
+    CANCEL = "cancel"
+    TRACKING = "tracking"
+    STOCK = "stock"
+    WEBHOOKS = "webhooks"
+
+
+@dataclass
+class NormalizedLine:
+    external_id: str
+    sku: str | None
+    title: str
+    quantity: int
+    unit_price: Decimal | None = None
+    shipped_quantity: int = 0
+    cancelled_quantity: int = 0
+    channel_status: str | None = None
+
+
+@dataclass
+class NormalizedShipment:
+    external_id: str
+    carrier: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    status: str | None = None  # the channel's own shipment status, e.g. "delivered"
+
+
+@dataclass
+class NormalizedOrder:
+    """An order in the common model. ``status`` is one of ``OrderStatus.ALL``."""
+
+    external_id: str
+    number: str
+    status: str
+    channel_status: str  # the channel's own status words, kept beside ours
+    placed_at: datetime
+    updated_at: datetime  # the channel's updated-at: an older payload never overwrites a newer one
+    financial_status: str | None = None
+    cancelled_at: datetime | None = None
+    customer_name: str | None = None
+    customer_email: str | None = None
+    shipping_address: dict[str, Any] | None = None
+    currency: str | None = None
+    total: Decimal | None = None
+    lines: list[NormalizedLine] = field(default_factory=list)
+    shipments: list[NormalizedShipment] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class OrderCursor:
+    """What the engine hands to ``fetch_orders``. The connector reads it; only the engine saves it.
+
+    ``updated_after`` already includes the engine's safety overlap. ``resume_token`` is the opaque
+    ``OrderPage.next_token`` of the last page a previous (interrupted) run committed.
+    """
+
+    updated_after: datetime | None
+    updated_before: datetime | None = None
+    resume_token: str | None = None
+
+
+@dataclass
+class OrderPage:
+    orders: list[NormalizedOrder]
+    next_token: str | None  # opaque; None on the last page
+
+
+@dataclass
+class WebhookEvent:
+    """A verified delivery, parsed. Pointer-only channels fill ``order_ref`` and leave ``order`` None."""
+
+    delivery_id: str
+    topic: str
+    triggered_at: datetime | None
+    order: NormalizedOrder | None = None
+    order_ref: str | None = None
+
+
+@dataclass
+class ShipRequest:
+    idempotency_key: str  # stable per merchant action: a retry must find the first attempt's result
+    carrier: str | None
+    tracking_number: str | None
+    tracking_url: str | None = None
+    notify_customer: bool = True
+    lines: dict[str, int] | None = None  # external line id -> quantity; None = everything left
+
+
+@dataclass
+class TrackingRequest:
+    idempotency_key: str
+    shipment_external_id: str | None  # None: the connector picks the order's latest shipment
+    carrier: str | None
+    tracking_number: str
+    tracking_url: str | None = None
+    notify_customer: bool = True
+
+
+@dataclass
+class RemoteResult:
+    remote_id: str | None  # e.g. the fulfillment id created, for shipments
+    order: NormalizedOrder | None = None  # fresh state after the operation, when the channel returns it
+    message: str = ""
+
+
+@dataclass
+class ListingInfo:
+    external_id: str  # the channel's id for the sellable unit (Shopify: variant id)
+    sku: str | None
+    title: str
+    inventory_ref: str | None  # what stock writes address (Shopify: inventory_item_id)
+    quantity: int | None = None
+
+
+@dataclass
+class StockUpdate:
+    external_id: str
+    inventory_ref: str | None
+    quantity: int
+
+
+@dataclass
+class StockResult:
+    external_id: str
+    ok: bool
+    error: str | None = None
+
+
+WebhookHeaders = Mapping[str, str]
+
+
+@runtime_checkable
+class ChannelConnector(Protocol):
+    """One connected marketplace account. Methods raise ``fenicia.core.errors`` classes only."""
+
+    capabilities: frozenset[str]
+
+    async def test_connection(self) -> str: ...
+
+    def fetch_orders(self, cursor: OrderCursor) -> AsyncIterator[OrderPage]: ...
+
+    async def get_order(self, external_id: str) -> NormalizedOrder: ...
+
+    def verify_webhook(self, headers: WebhookHeaders, body: bytes) -> None: ...
+
+    def parse_webhook(self, headers: WebhookHeaders, body: bytes) -> WebhookEvent: ...
+
+    async def ensure_webhooks(self, address: str, topics: list[str]) -> None: ...
+
+    async def mark_shipped(self, external_id: str, request: ShipRequest) -> RemoteResult: ...
+
+    async def cancel_order(self, external_id: str, reason: str | None, notify_customer: bool) -> RemoteResult: ...
+
+    async def update_tracking(self, external_id: str, request: TrackingRequest) -> RemoteResult: ...
+
+    def list_listings(self) -> AsyncIterator[list[ListingInfo]]: ...
+
+    async def set_stock(self, items: list[StockUpdate]) -> list[StockResult]: ...
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class InventorySourceConnector(Protocol):
+    """A system we read stock levels from (ERP, WMS, spreadsheet, shop)."""
+
+    async def test_connection(self) -> str: ...
+
+    def fetch_levels(self) -> AsyncIterator[list[dict[str, Any]]]: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """How the registry knows a channel: its forms, defaults and how to build a connector."""
+
+    key: str
+    display_name: str
+    settings_model: type[BaseModel]  # non-secret parameters (shop URL, API version, ...)
+    credentials_model: type[BaseModel]  # secrets: SecretStr fields, encrypted at rest
+    capabilities: frozenset[str]
+    default_poll_interval_seconds: int | None
+    webhook_topics: tuple[str, ...]
+    build: Any  # Callable[[BaseModel, BaseModel], ChannelConnector]
+    unsupported_reasons: Mapping[str, str] = field(default_factory=dict)

@@ -1,0 +1,119 @@
+"""Configuration of the Shopify Admin API simulator.
+
+Every fact marked [U] in `reference/channels.md` (unconfirmed) is a field here, so a test or a
+sandbox operator can flip it when the real behaviour turns out to differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+# Shopify retries a failed delivery 8 times over about 4 hours with exponential backoff [C]; the
+# exact schedule is not published, so this doubling series (sum ~3.98 h) is an assumption [U].
+DEFAULT_WEBHOOK_RETRY_DELAYS_S: tuple[float, ...] = tuple(56.25 * 2**k for k in range(8))
+
+ORDER_TOPICS: frozenset[str] = frozenset(
+    {
+        "orders/create",
+        "orders/updated",
+        "orders/paid",
+        "orders/cancelled",
+        "orders/fulfilled",
+        "orders/partially_fulfilled",
+        "orders/edited",
+        "orders/delete",
+    }
+)
+WEBHOOK_TOPICS: frozenset[str] = ORDER_TOPICS | {
+    "fulfillments/create",
+    "fulfillments/update",
+    "app/uninstalled",
+}
+
+FINANCIAL_STATUSES: frozenset[str] = frozenset(
+    {
+        "pending",
+        "authorized",
+        "partially_paid",
+        "paid",
+        "partially_refunded",
+        "refunded",
+        "voided",
+    }
+)
+CANCEL_REASONS: frozenset[str] = frozenset({"customer", "declined", "fraud", "inventory", "other", "staff"})
+
+
+@dataclass
+class ShopifySimConfig:
+    """Settings of one simulated shop. Fields after `seed` are extensions of the lead's interface."""
+
+    shop_domain: str = "demo-store.myshopify.com"
+    access_token: str = "shpat_sandbox"  # the only accepted X-Shopify-Access-Token
+    client_secret: str = "shpss_sandbox"  # HMAC key for webhook signatures
+    api_version: str = "2024-04"  # version used for subscriptions made via /_sandbox/webhooks
+    bucket_size: int = 40  # [C] standard plan
+    leak_rate_per_s: float = 2.0  # [C] standard plan
+    rate_limit_enabled: bool = True
+    page_limit_default: int = 50  # [U]
+    page_limit_max: int = 250  # [U]
+    webhook_retry_delays_s: list[float] = field(default_factory=lambda: list(DEFAULT_WEBHOOK_RETRY_DELAYS_S))
+    webhook_timeout_s: float = 5.0  # [S] whole response
+    generator_interval_s: float | None = None  # None = no background order generator
+    seed: int = 0
+
+    webhook_connect_timeout_s: float = 1.0  # [S]
+    retry_after_s: float = 2.0  # [S] value of Retry-After on a throttled answer
+    default_order_status: str = "open"  # [U] `status` when the query omits it
+    default_order_sort: str = "created_at desc"  # [U] `order` when the query omits it
+    strict_page_info: bool = True  # [U] 400 when page_info comes with other filters
+    orders_edited_payload: str = "order_edit"  # [U] "order_edit" envelope or "order" (full order)
+    archive_on_fulfill: bool = True  # [U] shop setting "automatically archive fulfilled+paid orders"
+    cancel_with_fulfillments_allowed: bool = False  # [U] 422 when cancelling a (partly) fulfilled order
+    require_https_webhooks: bool = False  # [U] real Shopify refuses http:// addresses
+    timestamp_precision: str = "seconds"  # "seconds" as Shopify REST renders, or "milliseconds"
+    timezone_offset_minutes: int = -300  # [U] the shop's time zone, used to render timestamps
+    catalog_size: int = 8  # generated products besides the reference iPod product
+    locations: int = 2
+    bulk_history_days: float = 30.0  # bulk-seeded orders are spread over this many past days
+    decrement_inventory_on_order: bool = True
+    shop_id: int = 548380009
+
+    def update(self, changes: dict[str, Any]) -> list[str]:
+        """Apply runtime changes (the control API); returns the names it changed."""
+        known = {f.name: f for f in fields(self)}
+        unknown = sorted(set(changes) - set(known))
+        if unknown:
+            raise ValueError(f"unknown config field(s): {', '.join(unknown)}")
+        for name, value in changes.items():
+            _check_type(name, getattr(self, name), value)
+        for name, value in changes.items():
+            setattr(self, name, value)
+        return sorted(changes)
+
+    def public(self) -> dict[str, Any]:
+        """The settings as JSON, secrets included: this is a sandbox, not a real shop."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+NULLABLE_FIELDS = frozenset({"generator_interval_s"})
+
+
+def _check_type(name: str, current: Any, value: Any) -> None:
+    """Runtime changes come from JSON: accept only values of the field's kind."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if value is None:
+        ok = name in NULLABLE_FIELDS
+    elif isinstance(current, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(current, int):
+        ok = number and float(value).is_integer()
+    elif isinstance(current, float) or name in NULLABLE_FIELDS:
+        ok = number
+    elif isinstance(current, list):
+        ok = isinstance(value, list) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    else:
+        ok = isinstance(value, type(current))
+    if not ok:
+        raise ValueError(f"invalid value for {name}: {value!r}")

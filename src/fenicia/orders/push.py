@@ -1,0 +1,100 @@
+"""Pushing merchant actions to the channel, per connection, in id order, never twice.
+
+Each action is claimed in one transaction, sent, and its result (with the remote id) saved in the
+next. A retry of a ship action carries the same idempotency key, and the connector looks for the
+first attempt's shipment before creating one, so a timeout after the channel acted never doubles it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from fenicia.channels.context import SyncContext
+from fenicia.channels.models import ChannelConnection
+from fenicia.channels.services import build_connector
+from fenicia.channels.status import mark_failed
+from fenicia.connectors.base import ChannelConnector, RemoteResult, ShipRequest, TrackingRequest
+from fenicia.core.clock import utcnow
+from fenicia.core.errors import FeniciaError, RateLimitedError
+from fenicia.orders.actions import ClaimedAction, claim_next_action, record_push_failure, record_push_success
+from fenicia.orders.ingest import upsert_order
+
+
+async def push_actions(ctx: SyncContext, connection_id: int) -> int:
+    """Pushes every due action of the connection; returns how many succeeded."""
+    with ctx.db.read_session() as session:
+        conn = session.get(ChannelConnection, connection_id)
+        if conn is None:
+            return 0
+        connector = build_connector(conn, ctx.box)
+    pushed = 0
+    try:
+        while (claimed := _claim(ctx, connection_id)) is not None:
+            ok, stop = await _push_one(ctx, connector, connection_id, claimed)
+            pushed += ok
+            if stop:
+                break
+    finally:
+        await connector.aclose()
+    return pushed
+
+
+def _claim(ctx: SyncContext, connection_id: int) -> ClaimedAction | None:
+    with ctx.db.session() as session:
+        return claim_next_action(session, connection_id, ctx.worker_id, utcnow())
+
+
+async def _push_one(
+    ctx: SyncContext, connector: ChannelConnector, connection_id: int, claimed: ClaimedAction
+) -> tuple[bool, bool]:
+    """Returns (succeeded, stop pushing this connection for now)."""
+    try:
+        result = await _call(connector, claimed)
+    except FeniciaError as error:
+        with ctx.db.session() as session:
+            failure = record_push_failure(
+                session, claimed.action_id, error, utcnow(), ctx.settings.retry_delays_seconds
+            )
+            if failure.connection_error is not None:
+                _connection_failed(session, connection_id, failure.connection_error, ctx)
+        return False, isinstance(error, RateLimitedError) or failure.connection_error is not None
+    with ctx.db.session() as session:
+        record_push_success(session, claimed.action_id, result.remote_id, utcnow())
+        if result.order is not None:
+            conn = session.get(ChannelConnection, connection_id)
+            assert conn is not None
+            upsert_order(session, conn, result.order, source="channel")
+    return True, False
+
+
+def _connection_failed(session: Session, connection_id: int, error: FeniciaError, ctx: SyncContext) -> None:
+    conn = session.get(ChannelConnection, connection_id)
+    if conn is not None:
+        mark_failed(session, conn, error, utcnow(), ctx.settings.retry_delays_seconds)
+
+
+async def _call(connector: ChannelConnector, claimed: ClaimedAction) -> RemoteResult:
+    key = f"fenicia-action-{claimed.action_id}"
+    payload = claimed.payload
+    if claimed.kind == "ship":
+        request = ShipRequest(
+            idempotency_key=key,
+            carrier=payload.get("carrier"),
+            tracking_number=payload.get("tracking_number"),
+            tracking_url=payload.get("tracking_url"),
+            notify_customer=bool(payload.get("notify_customer", True)),
+        )
+        return await connector.mark_shipped(claimed.order_external_id, request)
+    if claimed.kind == "tracking":
+        tracking = TrackingRequest(
+            idempotency_key=key,
+            shipment_external_id=claimed.shipment_external_id,
+            carrier=payload.get("carrier"),
+            tracking_number=payload["tracking_number"],
+            tracking_url=payload.get("tracking_url"),
+            notify_customer=bool(payload.get("notify_customer", True)),
+        )
+        return await connector.update_tracking(claimed.order_external_id, tracking)
+    return await connector.cancel_order(
+        claimed.order_external_id, payload.get("reason"), bool(payload.get("notify_customer", True))
+    )
