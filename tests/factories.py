@@ -42,7 +42,9 @@ def shopify_connection(
     return create_connection(session, box, workspace_id, data)
 
 
-def normalized_order(external_id: str = "1001", *, updated: datetime | None = None, **overrides: Any) -> NormalizedOrder:
+def normalized_order(
+    external_id: str = "1001", *, updated: datetime | None = None, **overrides: Any
+) -> NormalizedOrder:
     updated = updated or BASE_TIME
     values: dict[str, Any] = {
         "external_id": external_id,
@@ -57,8 +59,11 @@ def normalized_order(external_id: str = "1001", *, updated: datetime | None = No
         "shipping_address": {"city": "Louisville", "country_code": "US"},
         "currency": "USD",
         "total": Decimal("19.99"),
-        "lines": [NormalizedLine(external_id=f"{external_id}-1", sku="SKU-1", title="Widget", quantity=1,
-                                 unit_price=Decimal("19.99"))],
+        "lines": [
+            NormalizedLine(
+                external_id=f"{external_id}-1", sku="SKU-1", title="Widget", quantity=1, unit_price=Decimal("19.99")
+            )
+        ],
     }
     values.update(overrides)
     return NormalizedOrder(**values)

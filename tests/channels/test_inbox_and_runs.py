@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import factories
 from sqlalchemy import func, select
 
+import factories
 from fenicia.channels.models import ChannelConnection, WebhookDelivery
 from fenicia.channels.services import request_sync, store_webhook_delivery
 from fenicia.core.crypto import SecretBox
@@ -17,10 +17,12 @@ def test_duplicate_delivery_is_stored_once(db: Database, box: SecretBox) -> None
         ws, _ = factories.workspace(s)
         conn = factories.shopify_connection(s, box, ws)
         headers = {"X-Shopify-Topic": "orders/create", "Authorization": "secret"}
-        first = store_webhook_delivery(s, conn, delivery_id="d-1", topic="orders/create", body=b"{}",
-                                       triggered_at=None, headers=headers)
-        again = store_webhook_delivery(s, conn, delivery_id="d-1", topic="orders/create", body=b"{}",
-                                       triggered_at=None, headers=headers)
+        first = store_webhook_delivery(
+            s, conn, delivery_id="d-1", topic="orders/create", body=b"{}", triggered_at=None, headers=headers
+        )
+        again = store_webhook_delivery(
+            s, conn, delivery_id="d-1", topic="orders/create", body=b"{}", triggered_at=None, headers=headers
+        )
         assert first is not None and again is None
         assert s.scalar(select(func.count(WebhookDelivery.id))) == 1
         stored = s.get(WebhookDelivery, first)

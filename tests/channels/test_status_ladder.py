@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import factories
 from sqlalchemy import select
 
+import factories
 from fenicia.channels.models import ChannelConnection, ConnectionStatus
 from fenicia.channels.status import mark_failed, mark_succeeded, mark_syncing
 from fenicia.core.crypto import SecretBox

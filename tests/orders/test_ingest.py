@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import factories
 from sqlalchemy import func, select
 
+import factories
 from fenicia.connectors.base import NormalizedLine
 from fenicia.core.crypto import SecretBox
 from fenicia.db.engine import Database
@@ -62,12 +62,16 @@ def test_customer_edit_and_cancel_land_on_timeline(db: Database, box: SecretBox)
 
     base = factories.normalized_order("9")
     edited = factories.normalized_order(
-        "9", updated=base.updated_at + timedelta(minutes=1),
+        "9",
+        updated=base.updated_at + timedelta(minutes=1),
         lines=[NormalizedLine(external_id="9-1", sku="SKU-1", title="Widget", quantity=3)],
     )
     cancelled = factories.normalized_order(
-        "9", updated=base.updated_at + timedelta(minutes=2), status=OrderStatus.CANCELLED,
-        channel_status="cancelled (customer)", lines=edited.lines,
+        "9",
+        updated=base.updated_at + timedelta(minutes=2),
+        status=OrderStatus.CANCELLED,
+        channel_status="cancelled (customer)",
+        lines=edited.lines,
     )
     with db.session() as s:
         conn = s.get(ChannelConnection, conn_id)

@@ -8,6 +8,8 @@ from a dead worker resumes where the last committed page ended.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,7 +24,7 @@ from fenicia.connectors.base import ChannelConnector, OrderCursor, OrderPage
 from fenicia.core.clock import utcnow
 from fenicia.core.errors import FeniciaError, RemoteNotFound, TransientError
 from fenicia.orders.events import EventKind, add_event
-from fenicia.orders.ingest import find_order, upsert_order
+from fenicia.orders.ingest import find_order, upsert_order, upsert_orders
 from fenicia.orders.services import mark_deleted_at_source
 
 ORDERS_STREAM = "orders"
@@ -79,9 +81,23 @@ async def execute_run(ctx: SyncContext, run_id: int) -> None:
 
 
 async def _sync_pages(ctx: SyncContext, started: StartedRun, connector: ChannelConnector) -> None:
+    """Fetches page n+1 while page n commits (in a thread), so the network and the database overlap."""
     cursor = OrderCursor(updated_after=_window_start(ctx, started), resume_token=started.resume_token)
-    async for page in connector.fetch_orders(cursor):
-        _commit_page(ctx, started, page)
+    pages = aiter(connector.fetch_orders(cursor))
+    upcoming: asyncio.Future[OrderPage] = asyncio.ensure_future(anext(pages))
+    try:
+        while True:
+            try:
+                page = await upcoming
+            except StopAsyncIteration:
+                return
+            upcoming = asyncio.ensure_future(anext(pages))
+            await asyncio.to_thread(_commit_page, ctx, started, page)
+    finally:
+        if not upcoming.done():
+            upcoming.cancel()
+            with contextlib.suppress(BaseException):
+                await upcoming
 
 
 def _window_start(ctx: SyncContext, started: StartedRun) -> datetime:
@@ -106,10 +122,9 @@ def _commit_page(ctx: SyncContext, started: StartedRun, page: OrderPage) -> None
         conn = session.get(ChannelConnection, started.connection_id)
         run = session.get(SyncRun, started.run_id)
         assert conn is not None and run is not None
-        for order in page.orders:
-            outcome = upsert_order(session, conn, order, source=source).outcome
-            run.orders_created += outcome == "created"
-            run.orders_updated += outcome == "updated"
+        for result in upsert_orders(session, conn, page.orders, source=source):
+            run.orders_created += result.outcome == "created"
+            run.orders_updated += result.outcome == "updated"
         run.orders_seen += len(page.orders)
         run.pages += 1
         run.page_cursor = page.next_token

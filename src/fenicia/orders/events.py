@@ -42,7 +42,7 @@ def add_event(
 ) -> OrderEvent:
     event = OrderEvent(
         workspace_id=order.workspace_id,
-        order_id=order.id,
+        order=order,
         kind=kind,
         source=source,
         level=level,

@@ -77,6 +77,27 @@ def _apply_shipments(order: Order, shipments: list[NormalizedShipment]) -> None:
         shipment.status = data.status or "shipped"
 
 
+def find_orders(session: Session, connection_id: int, external_ids: list[str]) -> dict[str, Order]:
+    """The orders we hold for these channel ids, with lines and shipments, in one round of queries."""
+    query = (
+        select(Order)
+        .where(Order.connection_id == connection_id, Order.external_id.in_(external_ids))
+        .options(selectinload(Order.lines), selectinload(Order.shipments))
+    )
+    return {order.external_id: order for order in session.scalars(query)}
+
+
+def upsert_orders(
+    session: Session, conn: ChannelConnection, orders: list[NormalizedOrder], *, source: str
+) -> list[UpsertResult]:
+    """``upsert_order`` for a page of orders: one lookup and one flush for the whole page."""
+    with session.no_autoflush:
+        held = find_orders(session, conn.id, [data.external_id for data in orders])
+        results = [_upsert(session, conn, held.get(data.external_id), data, source) for data in orders]
+    session.flush()
+    return results
+
+
 def find_order(session: Session, connection_id: int, external_id: str) -> Order | None:
     query = (
         select(Order)
@@ -92,7 +113,12 @@ def upsert_order(session: Session, conn: ChannelConnection, data: NormalizedOrde
     A payload whose channel updated-at is older than the one we hold changes nothing; an equal one is
     applied only if it differs (two edits in the same second must not be lost).
     """
-    order = find_order(session, conn.id, data.external_id)
+    return upsert_orders(session, conn, [data], source=source)[0]
+
+
+def _upsert(
+    session: Session, conn: ChannelConnection, order: Order | None, data: NormalizedOrder, source: str
+) -> UpsertResult:
     if order is None:
         return UpsertResult(_create(session, conn, data, source), "created")
     if data.updated_at < order.channel_updated_at:
@@ -119,7 +145,6 @@ def _create(session: Session, conn: ChannelConnection, data: NormalizedOrder, so
     session.add(order)
     _apply_lines(order, data.lines)
     _apply_shipments(order, data.shipments)
-    session.flush()
     how = SOURCE_WORDS.get(source, source)
     add_event(
         session,

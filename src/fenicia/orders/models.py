@@ -106,6 +106,8 @@ class OrderEvent(IdMixin, WorkspaceMixin, Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
+    order: Mapped[Order] = relationship()  # lets a new order's events flush in the same batch
+
 
 class ActionStatus:
     PENDING = "pending"  # waiting to be pushed (maybe after a retry delay)

@@ -10,7 +10,12 @@ from typing import Any
 
 from fenicia.connectors.shopify.sim_config import ShopifySimConfig
 
-REQUEST_FAULTS = frozenset({"latency", "http_429", "http_500", "http_503", "timeout", "revoke_token", "missing_scope"})
+# "lose_response": the shop acts on the request, then answers only after `seconds` — a client with a
+# shorter timeout sees a timeout although the change was made (the case that must not double-ship).
+REQUEST_FAULTS = frozenset(
+    {"latency", "http_429", "http_500", "http_503", "timeout", "revoke_token", "missing_scope", "lose_response"}
+)
+DELAYING_FAULTS = frozenset({"latency", "lose_response"})
 WEBHOOK_FAULTS = frozenset({"drop_webhooks", "duplicate_webhooks", "reorder_webhooks"})
 FAULT_KINDS = REQUEST_FAULTS | WEBHOOK_FAULTS
 DEFAULT_TIMEOUT_HOLD_S = 30.0
@@ -98,8 +103,8 @@ class FaultSet:
         """Consume the rules that act on this request: every matching latency rule, then at
         most one answering rule (the oldest)."""
         matched = [r for r in self.rules if r.applies_to_request(method, path)]
-        latency = [r for r in matched if r.kind == "latency"]
-        answering = [r for r in matched if r.kind != "latency"][:1]
+        latency = [r for r in matched if r.kind in DELAYING_FAULTS]
+        answering = [r for r in matched if r.kind not in DELAYING_FAULTS][:1]
         return [self._consume(r) for r in latency + answering]
 
     def take_delivery_fault(self, kind: str, topic: str, address: str) -> FaultRule | None:

@@ -121,26 +121,39 @@ class RestApi:
         scope = _scope_for(request.method, path)
         return error_response(403, f"[API] This action requires merchant approval for {scope} scope.")
 
-    async def _faulted(self, request: Request, path: str) -> tuple[Response | None, str | None]:
+    async def _faulted(self, request: Request, path: str) -> tuple[Response | None, str | None, float]:
+        """An answering fault's response, or None; plus how long to hold a real answer (lose_response)."""
+        hold = 0.0
         for rule in self.sim.faults.take_request_faults(request.method, path):
             if rule.kind == "latency":
                 await asyncio.sleep(rule.seconds if rule.seconds is not None else 1.0)
                 continue
-            return await self._fault_response(rule, request, path), rule.kind
-        return None, None
+            if rule.kind == "lose_response":
+                hold += rule.seconds if rule.seconds is not None else DEFAULT_TIMEOUT_HOLD_S
+                continue
+            return await self._fault_response(rule, request, path), rule.kind, hold
+        return None, None, hold
 
     async def _answer(self, request: Request, handler: Handler, path: str) -> tuple[Response, str | None]:
-        response, fault = await self._faulted(request, path)
+        response, fault, hold = await self._faulted(request, path)
         if response is not None:
             return response, fault
+        if hold:
+            # act now, answer late: shield the handler so a client hanging up can't cancel the change
+            answered = await asyncio.shield(self._checked(request, handler))
+            await asyncio.sleep(hold)
+            return answered, "lose_response"
+        return await self._checked(request, handler), None
+
+    async def _checked(self, request: Request, handler: Handler) -> Response:
         if request.headers.get("x-shopify-access-token") != self.sim.config.access_token:
-            return error_response(401, INVALID_TOKEN, {"WWW-Authenticate": AUTH_CHALLENGE}), None
+            return error_response(401, INVALID_TOKEN, {"WWW-Authenticate": AUTH_CHALLENGE})
         if not self.sim.bucket.take():
-            return self.throttled(), None
+            return self.throttled()
         try:
-            return await handler(request), None
+            return await handler(request)
         except ApiError as exc:
-            return error_response(exc.status, exc.errors), None
+            return error_response(exc.status, exc.errors)
 
     async def guard(self, request: Request, handler: Handler) -> Response:
         started = time.monotonic()

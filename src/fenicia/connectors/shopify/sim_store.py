@@ -40,7 +40,7 @@ from fenicia.connectors.shopify.sim_seed import (
 CUSTOMER_POOL_SIZE = 200
 # Order fields computed by the simulator: overriding them would break its invariants.
 RESERVED_FIELDS = frozenset(
-    [
+    {
         "id",
         "name",
         "order_number",
@@ -52,7 +52,7 @@ RESERVED_FIELDS = frozenset(
         "closed_at",
         "cancel_reason",
         "admin_graphql_api_id",
-    ]
+    }
 )
 SIMPLE_FIELDS = ("email", "phone", "note", "tags", "currency", "source_name")
 

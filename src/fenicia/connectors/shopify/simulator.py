@@ -25,7 +25,7 @@ from fenicia.connectors.shopify.sim_clock import SimClock
 from fenicia.connectors.shopify.sim_config import ShopifySimConfig
 from fenicia.connectors.shopify.sim_control import ControlApi
 from fenicia.connectors.shopify.sim_faults import FaultSet, LeakyBucket, RequestLog
-from fenicia.connectors.shopify.sim_models import Order
+from fenicia.connectors.shopify.sim_models import ApiError, Order
 from fenicia.connectors.shopify.sim_render import JSON
 from fenicia.connectors.shopify.sim_rest import RestApi
 from fenicia.connectors.shopify.sim_store import ShopStore
@@ -126,7 +126,8 @@ class ShopifySimulator:
     async def _generate_forever(self) -> None:
         while self.config.generator_interval_s:
             await asyncio.sleep(self.config.generator_interval_s)
-            self.generator_step()
+            with contextlib.suppress(ApiError):  # e.g. a pick that became uneditable: skip the tick
+                self.generator_step()
 
     # -- webhooks and faults ----------------------------------------------------------------
 

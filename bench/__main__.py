@@ -1,0 +1,19 @@
+"""`make bench`: run every benchmark in turn (each in this process, each with its own baseline)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = ["bench.bulk_sync", "bench.webhook_intake"]
+
+
+def main() -> None:
+    selected = sys.argv[1:] or BENCHMARKS
+    for name in selected:
+        module = importlib.import_module(name if name.startswith("bench.") else f"bench.{name}")
+        module.main()
+
+
+if __name__ == "__main__":
+    main()
