@@ -116,3 +116,19 @@ def test_push_with_revoked_token_fails_visibly(ctx: SyncContext, conn_id: int, s
     with ctx.db.read_session() as s:
         conn = s.get(ChannelConnection, conn_id)
         assert conn is not None and conn.status == "Error"
+
+
+def test_cancel_whose_answer_was_lost_is_done_on_retry(ctx: SyncContext, conn_id: int, shop: SimHandle) -> None:
+    ws, order_id, remote_id = _import_one(ctx, conn_id, shop)
+    with ctx.db.session() as s:
+        action_id = request_cancel(s, ws, order_id, CancelActionCreate(reason="customer")).id
+    shop.fault("lose_response", seconds=1.0, path_contains="cancel.json", method="POST", count=1)
+    assert asyncio.run(push_actions(ctx, conn_id)) == 0
+    assert shop.sim.get_order(remote_id)["cancelled_at"] is not None
+    with ctx.db.session() as s:
+        s.get(OrderAction, action_id).next_attempt_at = None  # type: ignore[union-attr]
+    pushed = asyncio.run(push_actions(ctx, conn_id))
+    action = _action(ctx, action_id)
+    assert pushed == 1, action.last_error
+    assert action.status == ActionStatus.DONE and action.attempts == 2
+    assert len(shop.requests("POST", "cancel.json")) == 2

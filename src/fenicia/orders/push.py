@@ -15,9 +15,10 @@ from fenicia.channels.services import build_connector
 from fenicia.channels.status import mark_failed
 from fenicia.connectors.base import ChannelConnector, RemoteResult, ShipRequest, TrackingRequest
 from fenicia.core.clock import utcnow
-from fenicia.core.errors import FeniciaError, RateLimitedError
+from fenicia.core.errors import ConflictError, FeniciaError, RateLimitedError
 from fenicia.orders.actions import ClaimedAction, claim_next_action, record_push_failure, record_push_success
 from fenicia.orders.ingest import upsert_order
+from fenicia.orders.models import OrderStatus
 
 
 async def push_actions(ctx: SyncContext, connection_id: int) -> int:
@@ -95,6 +96,19 @@ async def _call(connector: ChannelConnector, claimed: ClaimedAction) -> RemoteRe
             notify_customer=bool(payload.get("notify_customer", True)),
         )
         return await connector.update_tracking(claimed.order_external_id, tracking)
-    return await connector.cancel_order(
-        claimed.order_external_id, payload.get("reason"), bool(payload.get("notify_customer", True))
-    )
+    return await _cancel(connector, claimed)
+
+
+async def _cancel(connector: ChannelConnector, claimed: ClaimedAction) -> RemoteResult:
+    """A cancel whose answer was lost is refused as a conflict on retry: if the channel shows the
+    order cancelled, the first attempt worked and this action is done."""
+    payload = claimed.payload
+    try:
+        return await connector.cancel_order(
+            claimed.order_external_id, payload.get("reason"), bool(payload.get("notify_customer", True))
+        )
+    except ConflictError:
+        fresh = await connector.get_order(claimed.order_external_id)
+        if fresh.status != OrderStatus.CANCELLED:
+            raise
+        return RemoteResult(remote_id=None, order=fresh, message="already cancelled on the channel")

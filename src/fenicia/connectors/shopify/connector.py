@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from fenicia.connectors.base import (
     Capability,
@@ -66,10 +67,15 @@ class ShopifyConnector:
 
     async def test_connection(self) -> str:
         """The store's name, proving the token works."""
-        shop = (await self.client.get("shop.json")).body.get("shop")
-        if not isinstance(shop, dict):
-            raise TransientError("Shopify's shop.json answer has no shop")
-        return str(shop.get("name") or shop.get("myshopify_domain") or self.settings.shop_url)
+        try:
+            shop = (await self.client.get("shop.json")).body.get("shop")
+        except RemoteNotFound:  # a sandbox without shop.json: any authenticated read proves the token
+            await self.client.get("locations.json")
+            shop = None
+        if isinstance(shop, dict) and shop.get("name"):
+            return str(shop["name"])
+        parts = urlsplit(self.settings.shop_url)
+        return parts.path.rstrip("/").rpartition("/")[2] or parts.hostname or self.settings.shop_url
 
     def fetch_orders(self, cursor: OrderCursor) -> AsyncIterator[OrderPage]:
         return fetch_orders(self.client, cursor)
@@ -86,7 +92,8 @@ class ShopifyConnector:
     async def ensure_webhooks(self, address: str, topics: list[str]) -> None:
         """Subscribe ``address`` to each of ``topics`` it is not subscribed to yet."""
         existing: set[str] = set()
-        async for items, _ in self.client.pages("webhooks.json", "webhooks", {"limit": self.settings.page_size}):
+        params = {"limit": self.settings.page_size, "address": address}
+        async for items, _ in self.client.pages("webhooks.json", "webhooks", params):
             existing.update(str(w.get("topic")) for w in items if w.get("address") == address)
         for topic in topics:
             if topic not in existing:
@@ -100,23 +107,25 @@ class ShopifyConnector:
 
     async def mark_shipped(self, external_id: str, request: ShipRequest) -> RemoteResult:
         order = await self._order_json(external_id)
-        if order.get("cancelled_at"):
-            raise ConflictError(f"Order {order.get('name')} is cancelled in Shopify and cannot be shipped")
         existing = find_existing_fulfillment(order, request)
-        if existing is not None:
+        if existing is not None:  # an earlier attempt of this action got through
             return RemoteResult(
                 remote_id=str(existing.get("id")),
                 order=normalize_order(order),
                 message=f"Already fulfilled in Shopify as {existing.get('name')}; nothing new was created",
             )
+        if order.get("cancelled_at"):
+            raise ConflictError(f"Order {order.get('name')} is cancelled in Shopify and cannot be shipped")
         fulfillment_orders = await self._fulfillment_orders(external_id)
         groups = plan_fulfillment(fulfillment_orders, request.lines)
         if not groups:
             raise ConflictError(f"Nothing is left to fulfil on order {order.get('name')} in Shopify")
         created = (await self.client.post("fulfillments.json", fulfillment_body(request, groups))).body
         fulfillment = created.get("fulfillment") or {}
+        if fulfillment.get("id") is None:
+            raise TransientError("Shopify accepted the fulfillment but sent back no id")
         return RemoteResult(
-            remote_id=str(fulfillment.get("id")),
+            remote_id=str(fulfillment["id"]),
             message=f"Fulfilled in Shopify as {fulfillment.get('name')}",
         )
 

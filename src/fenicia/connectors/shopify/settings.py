@@ -86,7 +86,7 @@ def normalize_shop_url(value: str) -> str:
     Plain http is kept for sandbox and local addresses, but a ``*.myshopify.com`` shop is always
     reached over https (Shopify redirects http, and the token must never travel in clear).
     """
-    text = value.strip().rstrip("/")
+    text = value.strip()
     if "://" not in text:
         text = f"https://{text}"
     parts = urlsplit(text)

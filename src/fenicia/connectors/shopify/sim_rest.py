@@ -134,16 +134,14 @@ class RestApi:
             return await self._fault_response(rule, request, path), rule.kind, hold
         return None, None, hold
 
-    async def _answer(self, request: Request, handler: Handler, path: str) -> tuple[Response, str | None]:
+    async def _answer(self, request: Request, handler: Handler, path: str) -> tuple[Response, str | None, float]:
         response, fault, hold = await self._faulted(request, path)
         if response is not None:
-            return response, fault
+            return response, fault, 0.0
         if hold:
             # act now, answer late: shield the handler so a client hanging up can't cancel the change
-            answered = await asyncio.shield(self._checked(request, handler))
-            await asyncio.sleep(hold)
-            return answered, "lose_response"
-        return await self._checked(request, handler), None
+            return await asyncio.shield(self._checked(request, handler)), "lose_response", hold
+        return await self._checked(request, handler), None, 0.0
 
     async def _checked(self, request: Request, handler: Handler) -> Response:
         if request.headers.get("x-shopify-access-token") != self.sim.config.access_token:
@@ -159,7 +157,7 @@ class RestApi:
         started = time.monotonic()
         path = route_path(request)
         version = request.path_params.get("version")
-        response, fault = await self._answer(request, handler, path)
+        response, fault, hold = await self._answer(request, handler, path)
         response.headers["X-Shopify-Shop-Api-Call-Limit"] = self.sim.bucket.header()
         response.headers["X-Request-Id"] = str(uuid.uuid4())
         if version:
@@ -179,6 +177,8 @@ class RestApi:
             body=body or None,
             fault=fault,
         )
+        if hold:
+            await asyncio.sleep(hold)  # logged first: the client may hang up (and cancel us) meanwhile
         return response
 
     def route(self, path: str, handler: Handler, method: str = "GET") -> Route:
