@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -42,7 +42,12 @@ class NotAuthenticated(FeniciaError):
 
 
 def error_response(
-    status: int, code: str, message: str, resolution: str = "", headers: dict[str, str] | None = None, **extra: Any
+    status: int,
+    code: str,
+    message: str,
+    resolution: str = "",
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "resolution": resolution, **extra}}
     return JSONResponse(body, status_code=status, headers=headers)

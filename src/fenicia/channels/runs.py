@@ -122,9 +122,9 @@ def _commit_page(ctx: SyncContext, started: StartedRun, page: OrderPage) -> None
         conn = session.get(ChannelConnection, started.connection_id)
         run = session.get(SyncRun, started.run_id)
         assert conn is not None and run is not None
-        for result in upsert_orders(session, conn, page.orders, source=source):
-            run.orders_created += result.outcome == "created"
-            run.orders_updated += result.outcome == "updated"
+        for outcome in upsert_orders(session, conn, page.orders, source=source, new_as_rows=True):
+            run.orders_created += outcome == "created"
+            run.orders_updated += outcome == "updated"
         run.orders_seen += len(page.orders)
         run.pages += 1
         run.page_cursor = page.next_token

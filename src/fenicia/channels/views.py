@@ -75,4 +75,3 @@ def _checked_name(name: str) -> str:
     if not cleaned or len(cleaned) > MAX_NAME_LENGTH:
         raise ValidationFailed(f"The connection name must have 1 to {MAX_NAME_LENGTH} characters.")
     return cleaned
-

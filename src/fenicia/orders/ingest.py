@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from fenicia.channels.models import ChannelConnection
 from fenicia.connectors.base import NormalizedLine, NormalizedOrder, NormalizedShipment
+from fenicia.orders.bulk_insert import insert_new_orders
 from fenicia.orders.events import EventKind, add_event
 from fenicia.orders.models import Order, OrderLine, OrderStatus, Shipment
 
@@ -88,14 +89,32 @@ def find_orders(session: Session, connection_id: int, external_ids: list[str]) -
 
 
 def upsert_orders(
-    session: Session, conn: ChannelConnection, orders: list[NormalizedOrder], *, source: str
-) -> list[UpsertResult]:
-    """``upsert_order`` for a page of orders: one lookup and one flush for the whole page."""
+    session: Session, conn: ChannelConnection, orders: list[NormalizedOrder], *, source: str, new_as_rows: bool = False
+) -> list[str]:
+    """``upsert_order`` for a page of orders: one lookup and one flush; returns each order's outcome.
+
+    With ``new_as_rows`` the orders we have never seen are inserted by batched statements (the bulk
+    path of paged syncs) instead of one ORM object each.
+    """
+    orders = _newest_per_id(orders)
     with session.no_autoflush:
         held = find_orders(session, conn.id, [data.external_id for data in orders])
-        results = [_upsert(session, conn, held.get(data.external_id), data, source) for data in orders]
+        fresh = [data for data in orders if data.external_id not in held] if new_as_rows else []
+        known = [data for data in orders if not (new_as_rows and data.external_id not in held)]
+        outcomes = [_upsert(session, conn, held.get(data.external_id), data, source).outcome for data in known]
     session.flush()
-    return results
+    insert_new_orders(session, conn, fresh, source)
+    return outcomes + ["created"] * len(fresh)
+
+
+def _newest_per_id(orders: list[NormalizedOrder]) -> list[NormalizedOrder]:
+    """A page may carry the same order twice (it changed while we paged): keep the newest copy."""
+    newest: dict[str, NormalizedOrder] = {}
+    for data in orders:
+        kept = newest.get(data.external_id)
+        if kept is None or data.updated_at >= kept.updated_at:
+            newest[data.external_id] = data
+    return list(newest.values())
 
 
 def find_order(session: Session, connection_id: int, external_id: str) -> Order | None:
@@ -113,7 +132,11 @@ def upsert_order(session: Session, conn: ChannelConnection, data: NormalizedOrde
     A payload whose channel updated-at is older than the one we hold changes nothing; an equal one is
     applied only if it differs (two edits in the same second must not be lost).
     """
-    return upsert_orders(session, conn, [data], source=source)[0]
+    with session.no_autoflush:
+        held = find_orders(session, conn.id, [data.external_id])
+        result = _upsert(session, conn, held.get(data.external_id), data, source)
+    session.flush()
+    return result
 
 
 def _upsert(

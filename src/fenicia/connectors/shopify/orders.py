@@ -243,9 +243,11 @@ def _list_field(raw: Mapping[str, Any], field: str, *, required: bool) -> list[A
     return value
 
 
-def order_query(cursor: OrderCursor, page_size: int, order_sort: str) -> dict[str, Any]:
+def order_query(cursor: OrderCursor, page_size: int, order_sort: str, fields: str | None = None) -> dict[str, Any]:
     """The first page's filters: every status, oldest change first, inside the cursor's window."""
     params: dict[str, Any] = {"status": "any", "limit": page_size, "order": order_sort}
+    if fields:
+        params["fields"] = fields
     if cursor.updated_after is not None:
         params["updated_at_min"] = _iso(cursor.updated_after)
     if cursor.updated_before is not None:
@@ -263,7 +265,7 @@ async def fetch_orders(client: ShopifyClient, cursor: OrderCursor) -> AsyncItera
     A malformed order is skipped (and logged with its id) so one bad record never stops the run.
     """
     settings = client.settings
-    params = order_query(cursor, settings.page_size, settings.order_sort)
+    params = order_query(cursor, settings.page_size, settings.order_sort, settings.order_fields)
     async for items, next_token in client.pages("orders.json", "orders", params, cursor.resume_token):
         yield OrderPage(orders=_normalize_page(items), next_token=next_token)
 

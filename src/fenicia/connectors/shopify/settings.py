@@ -15,6 +15,15 @@ API_VERSION_PATTERN = re.compile(r"^(\d{4}-\d{2}|unstable)$")
 ORDER_SORT_PATTERN = re.compile(r"^[a-z_]+ (asc|desc)$")
 
 
+# Every top-level order field the normalizer reads; Shopify's `fields` parameter drops the rest
+# (tax lines, price sets, discounts, client details...), which are most of each order's bytes.
+ORDER_FIELDS = (
+    "id,name,order_number,email,contact_email,created_at,updated_at,processed_at,cancelled_at,cancel_reason,"
+    "closed_at,currency,financial_status,fulfillment_status,total_price,line_items,fulfillments,"
+    "shipping_address,billing_address,customer"
+)
+
+
 class ShopifySettings(BaseModel):
     """Non-secret parameters of a Shopify connection."""
 
@@ -37,6 +46,11 @@ class ShopifySettings(BaseModel):
     leak_rate_per_s: float = Field(2.0, gt=0, description="REST bucket leak rate (2/s standard plan).")
     pacing_headroom_calls: int = Field(
         2, ge=0, description="Pace calls when this few calls are left in the rate-limit bucket."
+    )
+    order_fields: str | None = Field(
+        ORDER_FIELDS,
+        description="`fields` of the orders list: only what Fenicia reads (a quarter of the payload). "
+        "Empty for the full order.",
     )
     location_id: int | None = Field(None, description="Location for stock writes; default: the first.")
 
