@@ -9,11 +9,19 @@ import hmac
 import json
 from datetime import timedelta
 
+import time_machine
 from sqlalchemy import func, select
 
 from fenicia.channels.context import SyncContext
 from fenicia.channels.inbox import drain_inbox
-from fenicia.channels.models import ChannelConnection, ConnectionStatus, PollingCursor, RunStatus, SyncRun
+from fenicia.channels.models import (
+    ChannelConnection,
+    ConnectionStatus,
+    PollingCursor,
+    RunStatus,
+    SyncRun,
+    WebhookDelivery,
+)
 from fenicia.channels.runs import execute_run
 from fenicia.channels.services import request_sync, store_webhook_delivery
 from fenicia.core.clock import utcnow
@@ -174,8 +182,11 @@ def test_ladder_to_error_through_retry_runs(ctx: SyncContext, conn_id: int, shop
         with ctx.db.read_session() as s:
             retry = s.scalar(select(SyncRun).where(SyncRun.status == RunStatus.QUEUED))
             assert retry is not None and retry.scheduled_for is not None and retry.scheduled_for > utcnow()
-            retry_id = retry.id
-        asyncio.run(execute_run(ctx, retry_id))
+            retry_id, due = retry.id, retry.scheduled_for
+        asyncio.run(execute_run(ctx, retry_id))  # too early: a waiting retry does not start
+        assert _count(ctx.db, SyncRun, SyncRun.id == retry_id, SyncRun.status == RunStatus.QUEUED) == 1
+        with time_machine.travel(due + timedelta(seconds=1), tick=True):
+            asyncio.run(execute_run(ctx, retry_id))
     conn = _conn(ctx.db, conn_id)
     assert conn.status == ConnectionStatus.ERROR and conn.next_attempt_at is None
     assert _count(ctx.db, SyncRun, SyncRun.status == RunStatus.QUEUED) == 0
@@ -183,3 +194,14 @@ def test_ladder_to_error_through_retry_runs(ctx: SyncContext, conn_id: int, shop
     shop.control("DELETE", "faults")
     assert _run(ctx, conn_id, trigger="manual").status == RunStatus.SUCCEEDED
     assert _conn(ctx.db, conn_id).status == ConnectionStatus.COMPLETED
+
+
+def test_drain_applies_more_than_one_batch_in_order(ctx: SyncContext, conn_id: int, shop: SimHandle) -> None:
+    from fenicia.channels.inbox import INBOX_BATCH
+
+    count = INBOX_BATCH * 2 + 20
+    for n in range(count):
+        _signed_delivery(ctx, conn_id, shop.sim.create_order(), "orders/create", f"bulk-{n}")
+    assert asyncio.run(drain_inbox(ctx, conn_id)) == count
+    assert _count(ctx.db, Order) == count
+    assert _count(ctx.db, WebhookDelivery, WebhookDelivery.status == "received") == 0

@@ -7,6 +7,8 @@ so two workers never apply the same delivery; on SQLite the write transaction se
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,8 +22,10 @@ from fenicia.orders.events import EventKind, add_event
 from fenicia.orders.ingest import find_order, upsert_order
 from fenicia.orders.services import mark_deleted_at_source
 
+INBOX_BATCH = 50  # deliveries applied per transaction: one commit (and fsync) for the batch
 
-def _next_delivery(session: Session, connection_id: int, after_id: int) -> WebhookDelivery | None:
+
+def _next_deliveries(session: Session, connection_id: int, after_id: int) -> list[WebhookDelivery]:
     query = (
         select(WebhookDelivery)
         .where(
@@ -30,10 +34,10 @@ def _next_delivery(session: Session, connection_id: int, after_id: int) -> Webho
             WebhookDelivery.id > after_id,
         )
         .order_by(WebhookDelivery.id)
-        .limit(1)
+        .limit(INBOX_BATCH)
         .with_for_update(skip_locked=True)
     )
-    return session.scalar(query)
+    return list(session.scalars(query))
 
 
 async def drain_inbox(ctx: SyncContext, connection_id: int) -> int:
@@ -52,35 +56,49 @@ async def drain_inbox(ctx: SyncContext, connection_id: int) -> int:
 async def _drain(ctx: SyncContext, connector: ChannelConnector, connection_id: int) -> int:
     applied, last_id = 0, 0
     while True:
-        pointer = _apply_next(ctx, connector, connection_id, last_id)
-        if pointer is None:
-            return applied
-        delivery_id, ref = pointer
-        last_id = delivery_id
-        # a payload that only points at the order: fetch it, then apply (or stop and retry later)
-        if ref is not None and not await _apply_pointer(ctx, connector, connection_id, delivery_id, ref):
+        batch = _apply_batch(ctx, connector, connection_id, last_id)
+        applied, last_id = applied + batch.applied, batch.last_id
+        if batch.pointer is None:
+            if not batch.more:
+                return applied
+            continue
+        # a payload that only points at the order: fetch it, then apply (or stop; the reconciler retries)
+        if not await _apply_pointer(ctx, connector, connection_id, last_id, batch.pointer):
             return applied
         applied += 1
 
 
-def _apply_next(
-    ctx: SyncContext, connector: ChannelConnector, connection_id: int, after_id: int
-) -> tuple[int, str | None] | None:
-    """Applies the next full-payload delivery; returns (id, order ref) for a pointer-only one."""
+@dataclass
+class _Batch:
+    last_id: int
+    applied: int = 0
+    more: bool = False  # a full batch: there may be more behind it
+    pointer: str | None = None  # order ref of the pointer-only delivery that ended the batch
+
+
+def _apply_batch(ctx: SyncContext, connector: ChannelConnector, connection_id: int, after_id: int) -> _Batch:
+    """Applies up to INBOX_BATCH deliveries in one transaction, stopping at a pointer-only one."""
+    batch = _Batch(last_id=after_id)
     with ctx.db.session() as session:
-        delivery = _next_delivery(session, connection_id, after_id)
-        if delivery is None:
-            return None
-        delivery.attempts += 1
-        try:
-            event = connector.parse_webhook(delivery.headers, delivery.body.encode())
-        except InvalidRecord as error:
-            delivery.status, delivery.error, delivery.processed_at = "failed", error.message, utcnow()
-            return delivery.id, None
-        if event.order is None:
-            return delivery.id, event.order_ref
-        _apply_event(session, delivery, event, event.order)
-        return delivery.id, None
+        deliveries = _next_deliveries(session, connection_id, after_id)
+        batch.more = len(deliveries) == INBOX_BATCH
+        for delivery in deliveries:
+            batch.last_id = delivery.id
+            delivery.attempts += 1
+            try:
+                event = connector.parse_webhook(delivery.headers, delivery.body.encode())
+            except InvalidRecord as error:
+                delivery.status, delivery.error, delivery.processed_at = "failed", error.message, utcnow()
+                continue
+            if event.order is None and event.order_ref is not None:
+                batch.pointer = event.order_ref
+                return batch
+            if event.order is None:
+                delivery.status, delivery.error, delivery.processed_at = "failed", "no order in delivery", utcnow()
+                continue
+            _apply_event(session, delivery, event, event.order)
+            batch.applied += 1
+    return batch
 
 
 def _apply_event(session: Session, delivery: WebhookDelivery, event: WebhookEvent, order: NormalizedOrder) -> None:

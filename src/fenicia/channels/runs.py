@@ -13,6 +13,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,6 +29,7 @@ from fenicia.orders.ingest import find_order, upsert_order, upsert_orders
 from fenicia.orders.services import mark_deleted_at_source
 
 ORDERS_STREAM = "orders"
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -46,6 +48,8 @@ def _start(ctx: SyncContext, run_id: int) -> tuple[StartedRun, ChannelConnector]
         run = session.get(SyncRun, run_id, with_for_update=True)
         if run is None or run.status not in RunStatus.UNFINISHED:
             return None
+        if run.scheduled_for is not None and run.scheduled_for > utcnow():
+            return None  # a retry waiting for its time: the scheduler hands it over when due
         conn = session.get(ChannelConnection, run.connection_id)
         assert conn is not None
         now = utcnow()
@@ -74,6 +78,16 @@ async def execute_run(ctx: SyncContext, run_id: int) -> None:
             await _sync_pages(ctx, started, connector)
     except FeniciaError as error:
         _finish_failed(ctx, started, error)
+    except Exception as exc:  # a bug must not leave the run "running" forever: fail it, retry on the ladder
+        log.exception("sync run crashed", run_id=run_id)
+        _finish_failed(
+            ctx,
+            started,
+            TransientError(
+                f"Unexpected error in Fenicia ({type(exc).__name__}).",
+                resolution="Fenicia retries; report it if it keeps happening.",
+            ),
+        )
     else:
         _finish_ok(ctx, started)
     finally:
