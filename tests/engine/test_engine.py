@@ -173,6 +173,7 @@ def test_enqueue_only_engine_coalesces_waiting_kicks_and_a_worker_runs_them(make
     web.push_actions(5)
 
     assert web.workflow_statuses("run:501:") == {"run:501:0": "ENQUEUED"}
+    wait_until(lambda: bool(web.workflow_statuses("actions:5:")), "the coalesced kicks to be enqueued")
     assert list(web.workflow_statuses("inbox:5:").values()) == ["ENQUEUED"]
     assert list(web.workflow_statuses("actions:5:").values()) == ["ENQUEUED"]
 
@@ -191,8 +192,18 @@ async def test_dispatcher_can_be_called_from_async_code(make_engine: EngineFacto
     web.drain_inbox(4)
     web.push_actions(4)
     web.run_sync(401, 4)
-    assert list(web.workflow_statuses("inbox:4:").values()) == ["ENQUEUED"]
     assert web.workflow_statuses("run:401:") == {"run:401:0": "ENQUEUED"}
+    wait_until(lambda: bool(web.workflow_statuses("inbox:4:")), "the drain kick")
+    assert list(web.workflow_statuses("inbox:4:").values()) == ["ENQUEUED"]
+
+
+def test_a_flood_of_kicks_becomes_one_enqueue(make_engine: EngineFactory) -> None:
+    web = make_engine(run_workers=False, handlers=Recorder().handlers())
+    for _ in range(200):
+        web.drain_inbox(9)
+    wait_until(lambda: bool(web.workflow_statuses("inbox:9:")), "the drain kick")
+    time.sleep(0.2)  # any straggling kick would have fired by now
+    assert list(web.workflow_statuses("inbox:9:").values()) == ["ENQUEUED"]
 
 
 def test_one_worker_engine_per_process(make_engine: EngineFactory) -> None:

@@ -22,7 +22,8 @@ from dbos import DBOSClient
 from fenicia.channels.context import SyncContext
 from fenicia.core.clock import utcnow
 from fenicia.engine import dbos_app, heartbeat
-from fenicia.engine.dispatch import ACTIONS, INBOX, Enqueuer
+from fenicia.engine.coalesce import KickCoalescer
+from fenicia.engine.dispatch import ACTIONS, DRAIN_KINDS, INBOX, Enqueuer
 from fenicia.engine.handlers import Handlers, WorkItemLike, default_handlers
 from fenicia.engine.interface import Dispatcher
 from fenicia.engine.loops import PeriodicTask
@@ -64,6 +65,7 @@ class Engine(Dispatcher):
         self._runtime: Runtime | None = None
         self._tasks: list[PeriodicTask] = []
         self._lifecycle = threading.Lock()
+        self._kicks = KickCoalescer(self._kick_now)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -108,10 +110,13 @@ class Engine(Dispatcher):
         self._require_enqueuer().ensure_run(run_id, connection_id)
 
     def drain_inbox(self, connection_id: int) -> None:
-        self._require_enqueuer().kick_drain(INBOX, connection_id)
+        self._kicks.request(INBOX.prefix, connection_id)
 
     def push_actions(self, connection_id: int) -> None:
-        self._require_enqueuer().kick_drain(ACTIONS, connection_id)
+        self._kicks.request(ACTIONS.prefix, connection_id)
+
+    def _kick_now(self, prefix: str, connection_id: int) -> None:
+        self._require_enqueuer().kick_drain(DRAIN_KINDS[prefix], connection_id)
 
     # -- one pass of each background loop (the loops call these; tests call them directly) ----------
 
