@@ -134,6 +134,8 @@ def main() -> None:
         with process(bare_cmd, health_url=f"http://127.0.0.1:{bare_port}/"):
             bare = _wrk(f"http://127.0.0.1:{bare_port}/webhooks/shopify/{conn_id}", script)
         serve = ["-c", "from fenicia.cli.main import app; app()", "serve", "--port", str(port)]
+        if os.environ.get("BENCH_WEBHOOK_WORKER", "1") == "0":
+            serve.append("--no-worker")  # intake alone: the inbox is drained by nobody
         with process(serve, env=env, health_url=f"http://127.0.0.1:{port}/healthz"):
             ours = _wrk(f"http://127.0.0.1:{port}/webhooks/shopify/{conn_id}", script)
         with db.read_session() as s:

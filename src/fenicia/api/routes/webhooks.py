@@ -50,6 +50,7 @@ class WebhookIntake:
     def store(self, channel: str, raw_id: str, headers: Headers, body: bytes) -> Stored:
         """One connection lookup, the signature check, one insert (committed before returning)."""
         with self.db.read_session() as session:
+            # read every time: a rotated secret must refuse old signatures at once, in every process
             conn = find_webhook_connection(session, channel, _connection_id(raw_id, channel))
         connector = self.connectors.get(conn)
         connector.verify_webhook(headers, body)
