@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import factories
-
 from fenicia.api.connector_cache import ConnectorCache
 from fenicia.channels.models import ChannelConnection
 from fenicia.channels.services import reconnect
