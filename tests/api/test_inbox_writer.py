@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from starlette.datastructures import Headers
@@ -43,7 +44,13 @@ def _delivery(conn: ChannelConnection, delivery_id: str) -> PendingDelivery:
 
 
 def _store_as_one_batch(writer: InboxWriter, deliveries: list[PendingDelivery]) -> dict[str, Any]:
-    """Holds the writer busy until every delivery is queued, so they are committed in one transaction."""
+    """Holds the writer busy until every delivery is queued, so they are committed in one transaction.
+
+    Group commit exists on SQLite only (one writer at a time); on PostgreSQL each delivery is inserted
+    directly, so the batch tests skip there and the direct path is covered by the webhook tests.
+    """
+    if not writer._db.is_sqlite:
+        pytest.skip("group commit is SQLite-only; PostgreSQL inserts each delivery directly")
     outcomes: dict[str, Any] = {}
     lock = threading.Lock()
 
