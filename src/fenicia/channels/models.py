@@ -31,7 +31,7 @@ class ChannelConnection(IdMixin, TimestampMixin, WorkspaceMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # non-secret parameters
     credentials_encrypted: Mapped[str] = mapped_column(Text)
-    poll_interval_seconds: Mapped[int | None] = mapped_column(Integer, default=900)  # None = manual
+    poll_interval_seconds: Mapped[int | None] = mapped_column(Integer)  # None = manual; no default: None is a choice
     status: Mapped[str] = mapped_column(String(20), default=ConnectionStatus.PENDING)
     status_message: Mapped[str | None] = mapped_column(Text, default=None)
     resolution: Mapped[str | None] = mapped_column(Text, default=None)
