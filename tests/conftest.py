@@ -11,11 +11,14 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import text
 
+import factories
+from fenicia.channels.context import SyncContext
 from fenicia.core.crypto import SecretBox, load_or_create_key
 from fenicia.core.settings import Settings
 from fenicia.db.engine import Database
 from fenicia.db.migrate import upgrade
 from fenicia.db.models import Base
+from shopify_sim import FAST_CONNECTOR, SimHandle, running_shop
 
 POSTGRES_URL = os.environ.get("FENICIA_TEST_POSTGRES_URL")
 
@@ -83,3 +86,24 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 @pytest.fixture
 def box(settings: Settings) -> SecretBox:
     return SecretBox(load_or_create_key(settings))
+
+
+# --- a real Shopify simulator on loopback and a connection of ours pointing at it -------------------
+
+
+@pytest.fixture
+def shop() -> Iterator[SimHandle]:
+    with running_shop() as handle:
+        yield handle
+
+
+@pytest.fixture
+def ctx(db: Database, box: SecretBox, settings: Settings) -> SyncContext:
+    return SyncContext(db=db, box=box, settings=settings, worker_id="test-worker")
+
+
+@pytest.fixture
+def conn_id(db: Database, box: SecretBox, shop: SimHandle) -> int:
+    with db.session() as s:
+        ws, _ = factories.workspace(s)
+        return factories.shopify_connection(s, box, ws, shop_url=shop.url, settings=FAST_CONNECTOR).id
