@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 import factories
+from doubles import RecordingDispatcher
 from fenicia.api.app import create_app
 from fenicia.channels.services import get_connection
 from fenicia.connectors.base import Capability, ChannelSpec
@@ -24,25 +25,6 @@ from fenicia.orders.ingest import upsert_order
 
 TEST_CHANNEL = "testchan"
 NO_CANCEL_REASON = "Testchan orders can only be cancelled by the buyer."
-
-
-class RecordingDispatcher:
-    """The engine's side of the contract, recorded: which work the API handed over, in order."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, tuple[int, ...]]] = []
-
-    def run_sync(self, run_id: int, connection_id: int) -> None:
-        self.calls.append(("run_sync", (run_id, connection_id)))
-
-    def drain_inbox(self, connection_id: int) -> None:
-        self.calls.append(("drain_inbox", (connection_id,)))
-
-    def push_actions(self, connection_id: int) -> None:
-        self.calls.append(("push_actions", (connection_id,)))
-
-    def of(self, name: str) -> list[tuple[int, ...]]:
-        return [args for call, args in self.calls if call == name]
 
 
 @dataclass

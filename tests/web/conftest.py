@@ -14,6 +14,7 @@ from httpx import Response
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 import factories
+from doubles import RecordingDispatcher
 from fenicia.accounts.services import create_user
 from fenicia.api.app import create_app
 from fenicia.channels.schemas import ConnectionCreate
@@ -29,25 +30,6 @@ from fenicia.web import mount_web
 PASSWORD = "correct horse battery"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 NO_CANCEL_REASON = "Webchan orders can only be cancelled by the buyer in the Webchan app."
-
-
-class RecordingDispatcher:
-    """Stands in for the engine: records which work the dashboard handed over, in order."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, tuple[int, ...]]] = []
-
-    def run_sync(self, run_id: int, connection_id: int) -> None:
-        self.calls.append(("run_sync", (run_id, connection_id)))
-
-    def drain_inbox(self, connection_id: int) -> None:
-        self.calls.append(("drain_inbox", (connection_id,)))
-
-    def push_actions(self, connection_id: int) -> None:
-        self.calls.append(("push_actions", (connection_id,)))
-
-    def of(self, name: str) -> list[tuple[int, ...]]:
-        return [args for call, args in self.calls if call == name]
 
 
 @dataclass

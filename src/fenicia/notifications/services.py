@@ -127,19 +127,36 @@ def send_pending_emails(db: Database, settings: Settings, limit: int = 50) -> in
 
 
 def _deliver_one(db: Database, settings: Settings, note_id: int, address: str | None) -> int:
+    """Claims the email (pending → sending), sends it with no transaction open (SMTP may take seconds,
+    and a write transaction on SQLite would block every writer meanwhile), then records the outcome.
+    The claim means two workers' ticks never send it twice; a crash mid-send leaves it visibly "sending"."""
+    message = _claim(db, settings, note_id, address)
+    if message is None:
+        return 0
+    try:
+        _send(settings, message)
+    except (OSError, smtplib.SMTPException) as exc:
+        _record(db, note_id, "failed", f"{type(exc).__name__}: {exc}")
+        return 0
+    _record(db, note_id, "sent", None)
+    return 1
+
+
+def _claim(db: Database, settings: Settings, note_id: int, address: str | None) -> EmailMessage | None:
     with db.session() as session:
         note = session.get(Notification, note_id)
         if note is None or note.email_status != "pending":
-            return 0
+            return None
         if not address:
             note.email_status = "skipped"
             note.email_error = "The workspace has no notification email; set one in Settings."
-            return 0
-        try:
-            _send(settings, _build_email(settings, address, note))
-        except (OSError, smtplib.SMTPException) as exc:
-            note.email_status = "failed"
-            note.email_error = f"{type(exc).__name__}: {exc}"
-            return 0
-        note.email_status = "sent"
-        return 1
+            return None
+        note.email_status = "sending"
+        return _build_email(settings, address, note)
+
+
+def _record(db: Database, note_id: int, status: str, error: str | None) -> None:
+    with db.session() as session:
+        note = session.get(Notification, note_id)
+        if note is not None:
+            note.email_status, note.email_error = status, error

@@ -14,10 +14,8 @@ from sqlalchemy.orm import Session
 from fenicia.channels.models import ChannelConnection
 from fenicia.connectors.base import NormalizedOrder
 from fenicia.core.clock import utcnow
-from fenicia.orders.events import EventKind
+from fenicia.orders.events import EventKind, imported_message
 from fenicia.orders.models import Order, OrderEvent, OrderLine, Shipment
-
-SOURCE_WORDS = {"webhook": "a webhook", "poll": "polling", "manual": "a manual sync", "bulk": "a bulk sync"}
 
 
 def _order_row(conn: ChannelConnection, data: NormalizedOrder, now: Any) -> dict[str, Any]:
@@ -84,7 +82,7 @@ def _child_rows(
         "kind": EventKind.CREATED,
         "source": source,
         "level": "info",
-        "message": f"Order {data.number} imported from {conn.name} by {SOURCE_WORDS.get(source, source)}.",
+        "message": imported_message(data.number, conn.name, source),
         "resolution": None,
         "data": {"status": data.status, "channel_status": data.channel_status},
         "created_at": now,

@@ -29,6 +29,19 @@ class EventKind:
     DELETED_AT_SOURCE = "deleted_at_source"
 
 
+SOURCE_WORDS = {"webhook": "a webhook", "poll": "polling", "manual": "a manual sync", "bulk": "a bulk sync"}
+
+
+def source_words(source: str) -> str:
+    """How a timeline message names where a change came from."""
+    return SOURCE_WORDS.get(source, source)
+
+
+def imported_message(number: str, connection_name: str, source: str) -> str:
+    """The first line of every order's timeline, whichever path created it."""
+    return f"Order {number} imported from {connection_name} by {source_words(source)}."
+
+
 def add_event(
     session: Session,
     order: Order,

@@ -10,10 +10,8 @@ from sqlalchemy.orm import Session, selectinload
 from fenicia.channels.models import ChannelConnection
 from fenicia.connectors.base import NormalizedLine, NormalizedOrder, NormalizedShipment
 from fenicia.orders.bulk_insert import insert_new_orders
-from fenicia.orders.events import EventKind, add_event
+from fenicia.orders.events import EventKind, add_event, imported_message, source_words
 from fenicia.orders.models import Order, OrderLine, OrderStatus, Shipment
-
-SOURCE_WORDS = {"webhook": "a webhook", "poll": "polling", "manual": "a manual sync", "bulk": "a bulk sync"}
 
 
 @dataclass
@@ -149,7 +147,7 @@ def _upsert(
             session,
             order,
             EventKind.STALE_IGNORED,
-            f"Ignored an older copy from {SOURCE_WORDS.get(source, source)} "
+            f"Ignored an older copy from {source_words(source)} "
             f"(updated {data.updated_at.isoformat()}, we hold {order.channel_updated_at.isoformat()}).",
             source=source,
         )
@@ -168,12 +166,11 @@ def _create(session: Session, conn: ChannelConnection, data: NormalizedOrder, so
     session.add(order)
     _apply_lines(order, data.lines)
     _apply_shipments(order, data.shipments)
-    how = SOURCE_WORDS.get(source, source)
     add_event(
         session,
         order,
         EventKind.CREATED,
-        f"Order {data.number} imported from {conn.name} by {how}.",
+        imported_message(data.number, conn.name, source),
         source=source,
         data={"status": data.status, "channel_status": data.channel_status},
     )
@@ -189,7 +186,7 @@ def _update(session: Session, order: Order, data: NormalizedOrder, source: str) 
     _apply_shipments(order, data.shipments)
     if _fingerprint(order) == before:
         return "unchanged"
-    how = SOURCE_WORDS.get(source, source)
+    how = source_words(source)
     _describe_changes(session, order, source, how, old_status, old_address, old_lines)
     return "updated"
 
