@@ -22,7 +22,5 @@ class Notification(IdMixin, WorkspaceMixin, Base):
     link: Mapped[str | None] = mapped_column(String(500), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    email_status: Mapped[str | None] = mapped_column(
-        String(20), default=None
-    )  # pending|sending|sent|failed|skipped
+    email_status: Mapped[str | None] = mapped_column(String(20), default=None)  # pending|sending|sent|failed|skipped
     email_error: Mapped[str | None] = mapped_column(Text, default=None)
