@@ -122,7 +122,7 @@ def _prepare(data_dir: Path) -> tuple[dict[str, str], int, Database]:
     return env, conn_id, db
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         sys.exit("bench/webhook_intake needs wrk: apt-get install wrk")
     with tempfile.TemporaryDirectory() as tmp:
@@ -142,6 +142,7 @@ def main() -> None:
             stored = int(s.scalar(select(func.count(WebhookDelivery.id))) or 0)
         db.dispose()
     _report(bare, ours, stored)
+    return 0
 
 
 def _report(bare: dict[str, Any], ours: dict[str, Any], stored: int) -> None:

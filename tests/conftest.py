@@ -80,6 +80,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         engine_database_url=f"sqlite:///{tmp_path / 'engine.db'}",
         secret_key=Fernet.generate_key().decode(),
         smtp_host=None,
+        allow_private_source_urls=True,  # every test server listens on loopback
     )
 
 

@@ -18,5 +18,11 @@ class RecordingDispatcher:
     def push_actions(self, connection_id: int) -> None:
         self.calls.append(("push_actions", (connection_id,)))
 
+    def sync_source(self, run_id: int, source_id: int) -> None:
+        self.calls.append(("sync_source", (run_id, source_id)))
+
+    def push_stock(self, connection_id: int) -> None:
+        self.calls.append(("push_stock", (connection_id,)))
+
     def of(self, name: str) -> list[tuple[int, ...]]:
         return [args for call, args in self.calls if call == name]

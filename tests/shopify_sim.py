@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 import servers
+from channel_testkit import SandboxHandle
 from fenicia.connectors.shopify.sim_config import ShopifySimConfig
 from fenicia.connectors.shopify.simulator import ShopifySimulator
 
@@ -23,22 +21,8 @@ FAST_CONNECTOR = {
 }
 
 
-@dataclass
-class SimHandle:
-    sim: ShopifySimulator
-    url: str
-
-    def control(self, method: str, path: str, json: Any = None) -> Any:
-        response = httpx.request(method, f"{self.url}/_sandbox/{path}", json=json, timeout=10)
-        response.raise_for_status()
-        return response.json() if response.content else None
-
-    def fault(self, kind: str, **rule: Any) -> None:
-        self.control("POST", "faults", {"kind": kind, **rule})
-
-    def requests(self, method: str, path_contains: str) -> list[dict[str, Any]]:
-        log = self.control("GET", f"requests?method={method}&path_contains={path_contains}")
-        return list(log["requests"])
+class SimHandle(SandboxHandle[ShopifySimulator]):
+    """One shop served on loopback."""
 
 
 @contextmanager

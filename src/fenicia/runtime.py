@@ -29,7 +29,7 @@ from fenicia.db.migrate import alembic_config
 from fenicia.engine import Engine
 from fenicia.engine.heartbeat import default_executor_id
 from fenicia.sandbox.demo import DemoSandbox
-from fenicia.sandbox.mount import mount_shopify_simulator
+from fenicia.sandbox.mount import mount_channels
 from fenicia.web import mount_web
 
 log = structlog.get_logger(__name__)
@@ -164,13 +164,15 @@ def build_web_app(settings: Settings, *, with_worker: bool, demo: bool) -> FastA
     """
     worker_id = default_executor_id(settings.executor_id)
     ctx = build_context(settings, worker_id)
-    engine = Engine(ctx, executor_id=worker_id, run_workers=with_worker)
+    engine = Engine(
+        ctx, executor_id=worker_id, run_workers=with_worker, queue_polling_seconds=settings.queue_polling_seconds
+    )
     app = create_app(settings=settings, db=ctx.db, box=ctx.box, dispatcher=engine, engine_state=engine.state)
     mount_web(app)
     sandbox: DemoSandbox | None = None
     if demo:
         sandbox = DemoSandbox(ctx)
         sandbox.prepare()
-        mount_shopify_simulator(app, sandbox.simulator)
+        mount_channels(app, sandbox.channels)
     install_lifespan(app, Lifecycle(engine, ctx.db, settings, sandbox))
     return app

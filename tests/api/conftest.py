@@ -15,7 +15,7 @@ import factories
 from doubles import RecordingDispatcher
 from fenicia.api.app import create_app
 from fenicia.channels.services import get_connection
-from fenicia.connectors.base import Capability, ChannelSpec
+from fenicia.connectors.base import Capability, ChannelSpec, TokenStore
 from fenicia.connectors.registry import channel_specs
 from fenicia.core.crypto import SecretBox
 from fenicia.core.errors import AuthError
@@ -110,7 +110,7 @@ class FakeChanCredentials(BaseModel):
 class FakeChanConnector:
     capabilities = frozenset({Capability.SHIP, Capability.TRACKING})
 
-    def __init__(self, settings: BaseModel, credentials: BaseModel) -> None:
+    def __init__(self, settings: BaseModel, credentials: BaseModel, tokens: TokenStore) -> None:
         assert isinstance(credentials, FakeChanCredentials)
         self.api_key = credentials.api_key.get_secret_value()
         self.closed = False

@@ -17,6 +17,9 @@ from fenicia.core.settings import Settings
 def restore_logging() -> Iterator[None]:
     loggers = [logging.getLogger(), logging.getLogger("dbos")]
     saved = [(lg, list(lg.handlers), lg.level, lg.propagate) for lg in loggers]
+    dbos = logging.getLogger("dbos")  # an engine started by an earlier test may have quietened it
+    dbos.handlers, dbos.propagate = [], True
+    dbos.setLevel(logging.NOTSET)
     yield
     for logger, handlers, level, propagate in saved:
         logger.handlers = handlers

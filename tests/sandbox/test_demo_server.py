@@ -1,4 +1,5 @@
-"""`fenicia serve --demo` as a real process: orders start arriving within seconds, over real HTTP.
+"""`fenicia serve --demo` as a real process: orders from all five channels start arriving within seconds,
+over real HTTP.
 
 On PostgreSQL (FENICIA_TEST_POSTGRES_URL set) the process gets its own database on the same server,
 switched to only through FENICIA_DATABASE_URL: that is the whole PostgreSQL switch.
@@ -23,6 +24,7 @@ from sqlalchemy import create_engine, func, make_url, select, text
 
 from fenicia.accounts.models import Workspace
 from fenicia.db.engine import Database
+from fenicia.sandbox.adapters import CHANNEL_KEYS
 from servers import free_port
 
 pytestmark = pytest.mark.slow
@@ -46,11 +48,19 @@ class Server:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def orders(self) -> list[dict[str, Any]]:
+    def _orders(self, channel: str, limit: int) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {DEMO_TOKEN}"}
-        answer = httpx.get(f"{self.url}/api/v1/orders", params={"limit": 200}, headers=headers, timeout=10)
+        params: dict[str, Any] = {"channel": channel, "limit": limit}
+        answer = httpx.get(f"{self.url}/api/v1/orders", params=params, headers=headers, timeout=10)
         answer.raise_for_status()
-        return list(answer.json()["items"])
+        page: dict[str, Any] = answer.json()
+        return page
+
+    def orders(self, channel: str) -> list[dict[str, Any]]:
+        return list(self._orders(channel, 200)["items"])
+
+    def total(self, channel: str) -> int:
+        return int(self._orders(channel, 1)["total"])
 
     def stop(self) -> None:
         """SIGTERM, then a clean shutdown: uvicorn re-raises the signal once its shutdown is done."""
@@ -98,6 +108,11 @@ def demo_database_url() -> Iterator[str | None]:
 def demo_env(tmp_path: Path, demo_database_url: str | None) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("FENICIA_")}
     env.update({"FENICIA_DATA_DIR": str(tmp_path / "data"), "FENICIA_DEMO_API_TOKEN": DEMO_TOKEN})
+    # Customers act every second and polls are planned every second, so Amazon and Walmart (polled only)
+    # show their new orders within seconds too.
+    env.update({"FENICIA_SANDBOX_GENERATOR_INTERVAL_SECONDS": "1", "FENICIA_SCHEDULER_TICK_SECONDS": "1"})
+    env["FENICIA_RETRY_DELAYS_SECONDS"] = "[0.5, 1, 2]"  # a failed run is retried at once, not after 5 minutes
+    env["FENICIA_QUEUE_POLLING_SECONDS"] = "0.5"
     if demo_database_url:
         env["FENICIA_DATABASE_URL"] = demo_database_url
     return env
@@ -141,31 +156,46 @@ def test_demo_orders_arrive_within_seconds_and_a_restart_reuses_the_store(
 
     first = start_demo(demo_env, tmp_path / "first.log")
     servers_started.append(first)
-    initial = wait_for("the first orders", first.orders, first, ORDERS_TIMEOUT_S)
-    grown = wait_for("more orders from the shop's customers", lambda: _more(first, len(initial)), first, 60)
+    initial = wait_for("orders from all five channels", lambda: _every_channel(first), first, ORDERS_TIMEOUT_S)
+    wait_for("more orders from the channels' customers", lambda: _grown(first, initial), first, ORDERS_TIMEOUT_S)
     banner = first.output()
     assert f"Fenicia demo is running at {first.url}" in banner
     assert "demo@fenicia.local / demo-password" in banner and DEMO_TOKEN in banner
+    for key in CHANNEL_KEYS:
+        assert f"{first.url}/_sim/{key}/demo-store" in banner
     serving = next(line for line in banner.splitlines() if line.startswith("Fenicia serving on"))
     assert ("(database postgresql+psycopg://" if POSTGRES_URL else "(database sqlite:///") in serving
+    grown_shop = _numbers(first)
     first.stop()
     assert count_workspaces(demo_env) == 1
 
     second = start_demo(demo_env, tmp_path / "second.log")
     servers_started.append(second)
-    kept = {order["number"] for order in second.orders()}
-    assert {order["number"] for order in grown} <= kept  # Fenicia's database kept every imported order
+    kept = _numbers(second)
+    assert grown_shop <= kept  # Fenicia's database kept every imported order
+    restarted = _counts(second)
     fresh = wait_for("orders from the restarted shop", lambda: _numbers(second) - kept, second, ORDERS_TIMEOUT_S)
     assert min(int(number.lstrip("#")) for number in fresh) > max(int(n.lstrip("#")) for n in kept)
+    wait_for("orders from every restarted channel", lambda: _grown(second, restarted), second, ORDERS_TIMEOUT_S)
     assert count_workspaces(demo_env) == 1
     assert DEMO_TOKEN in second.output()
     second.stop()
 
 
-def _more(server: Server, than: int) -> list[dict[str, Any]] | None:
-    orders = server.orders()
-    return orders if len(orders) > than else None
+def _counts(server: Server) -> dict[str, int]:
+    return {key: server.total(key) for key in CHANNEL_KEYS}
+
+
+def _every_channel(server: Server) -> dict[str, int] | None:
+    counts = _counts(server)
+    return counts if all(counts.values()) else None
+
+
+def _grown(server: Server, than: dict[str, int]) -> dict[str, int] | None:
+    counts = _counts(server)
+    return counts if all(counts[key] > than[key] for key in CHANNEL_KEYS) else None
 
 
 def _numbers(server: Server) -> set[str]:
-    return {order["number"] for order in server.orders()}
+    """The Shopify orders' numbers (#1001...): the shop numbers new orders after those imported."""
+    return {order["number"] for order in server.orders("shopify")}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -100,7 +102,36 @@ def test_the_stream_needs_a_session(client: TestClient) -> None:
 
 def test_pages_listen_for_the_events_they_show(client: TestClient, signed_in: str) -> None:
     orders = client.get("/orders?status=unshipped").text
-    assert 'sse-connect="/events/stream"' in orders
+    assert 'sse-connect="/events/stream?since=' in orders
     assert 'hx-get="/partials/orders-table?status=unshipped" hx-trigger="sse:orders"' in orders
     assert 'hx-get="/partials/channel-status" hx-trigger="sse:channels"' in client.get("/channels").text
     assert 'hx-trigger="sse:notifications"' in orders
+
+
+def _page_stream(html_text: str) -> str:
+    found = re.search(r'sse-connect="(/events/stream[^"]*)"', html_text)
+    assert found is not None, "the page listens to no stream"
+    return html.unescape(found[1])
+
+
+def test_a_change_between_the_page_and_its_stream_is_announced(
+    app: FastAPI, client: TestClient, signed_in: str, tenant_a: Any
+) -> None:
+    """A sync that starts after the page was rendered and before its stream connects must still reach the
+    page: the stream starts from the fingerprint the page was rendered at (``?since=``)."""
+    _short_streams(app)
+    address = _page_stream(client.get(f"/channels/{tenant_a.connection_id}").text)
+    assert "?since=" in address and _events(client.get(address).text) == []  # nothing changed yet
+    client.post(f"/channels/{tenant_a.connection_id}/sync", data={"csrf_token": signed_in})
+    assert [name for name, _ in _events(client.get(address).text)] == ["channels"]
+
+
+def test_a_reconnect_id_wins_over_the_pages_fingerprint(
+    app: FastAPI, client: TestClient, signed_in: str, tenant_a: Any, make_order: Callable[..., int]
+) -> None:
+    _short_streams(app)
+    address = _page_stream(client.get("/orders").text)
+    newest = make_order(tenant_a, "5003")
+    assert _events(client.get(address).text) == [("orders", str(newest))]
+    seen = parse_event_id(_events(client.get("/events/stream").text)[0][1])  # after the order
+    assert _events(client.get(address, headers={"Last-Event-ID": event_id(seen)}).text) == []

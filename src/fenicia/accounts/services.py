@@ -95,3 +95,32 @@ def revoke_api_token(session: Session, workspace_id: int, token_id: int) -> None
     if row is None:
         raise NotFoundError(f"API token {token_id} does not exist.")
     row.revoked_at = utcnow()
+
+
+# --- what the dashboard's Settings page lists -------------------------------------------------------
+
+ROLES = ("owner", "admin", "staff")
+MANAGER_ROLES = frozenset({"owner", "admin"})  # may add users and create or revoke API tokens
+
+
+def list_users(session: Session, workspace_id: int) -> list[User]:
+    """The workspace's users, oldest first."""
+    return list(session.scalars(select(User).where(User.workspace_id == workspace_id).order_by(User.id)))
+
+
+def get_user(session: Session, workspace_id: int, user_id: int) -> User:
+    user = session.scalar(select(User).where(User.id == user_id, User.workspace_id == workspace_id))
+    if user is None:
+        raise NotFoundError(f"User {user_id} does not exist in this workspace.")
+    return user
+
+
+def can_manage(user: User) -> bool:
+    """Owners and admins manage the workspace's users and API tokens; staff only read them."""
+    return user.role in MANAGER_ROLES
+
+
+def list_api_tokens(session: Session, workspace_id: int) -> list[ApiToken]:
+    """The workspace's API tokens (revoked ones too, marked), newest first; never the tokens themselves."""
+    query = select(ApiToken).where(ApiToken.workspace_id == workspace_id).order_by(ApiToken.id.desc())
+    return list(session.scalars(query))

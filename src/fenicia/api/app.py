@@ -14,8 +14,9 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from fenicia.api.errors import CatchAllMiddleware, install_error_handlers
+from fenicia.api.intake import WebhookIntake
 from fenicia.api.metrics import MetricsMiddleware
-from fenicia.api.routes import connections, health, notifications, orders, webhooks
+from fenicia.api.routes import connections, health, inventory, notifications, orders, products, stock, webhooks
 from fenicia.core.crypto import SecretBox
 from fenicia.core.settings import Settings
 from fenicia.db.engine import Database
@@ -50,9 +51,9 @@ def create_app(
     app.state.box = box
     app.state.dispatcher = dispatcher
     app.state.engine_state = engine_state
-    app.state.webhook_intake = webhooks.WebhookIntake(db, box)
+    app.state.webhook_intake = WebhookIntake(db, box)
     install_error_handlers(app)
-    for module in (connections, orders, notifications, webhooks, health):
+    for module in (connections, orders, notifications, webhooks, health, products, stock, inventory):
         app.include_router(module.router)
     _install_middleware(app, settings)
     return app
@@ -65,8 +66,9 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
             expose_headers=["X-Total-Count"],
         )
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(webhooks.WebhookFastPath)  # outermost: webhooks skip the layers above

@@ -31,6 +31,7 @@ class ChannelConnection(IdMixin, TimestampMixin, WorkspaceMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # non-secret parameters
     credentials_encrypted: Mapped[str] = mapped_column(Text)
+    token_encrypted: Mapped[str | None] = mapped_column(Text, default=None)  # the connector's cached access token
     poll_interval_seconds: Mapped[int | None] = mapped_column(Integer)  # None = manual; no default: None is a choice
     status: Mapped[str] = mapped_column(String(20), default=ConnectionStatus.PENDING)
     status_message: Mapped[str | None] = mapped_column(Text, default=None)
@@ -91,6 +92,9 @@ class Listing(IdMixin, TimestampMixin, WorkspaceMixin, Base):
     inventory_ref: Mapped[str | None] = mapped_column(String(100), default=None)
     last_pushed_quantity: Mapped[int | None] = mapped_column(Integer, default=None)
     last_pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    ats_quantity: Mapped[int | None] = mapped_column(Integer, default=None)  # last computed available-to-sell
+    ats_explanation: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # the rule's terms
+    ats_computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class RunStatus:

@@ -1,8 +1,10 @@
 """What is due: the scheduler's tick and the reconciler's sweep over our own tables.
 
 Our tables are the source of truth; the engine's queues only carry "go look at X". So the tick
-creates poll runs from each connection's frequency, and the reconciler re-offers everything
-unfinished — a lost enqueue, or the work of a dead worker, is found again here.
+creates poll runs from each connection's frequency (and source runs from each inventory source's),
+and the reconciler re-offers everything unfinished — a lost enqueue, or the work of a dead worker,
+is found again here. Stock pushes pending for a connection are offered by both: the tick bounds how
+long a push queued outside a worker (an API call) can wait when its kick was lost.
 """
 
 from __future__ import annotations
@@ -17,15 +19,17 @@ from fenicia.channels.context import SyncContext
 from fenicia.channels.models import ChannelConnection, RunStatus, SyncRun, WebhookDelivery
 from fenicia.channels.services import request_sync
 from fenicia.core.errors import AuthError
+from fenicia.inventory.push import connections_with_pending_pushes, release_claims
+from fenicia.inventory.schedule import create_due_source_runs, due_source_runs, reset_dead_workers_source_runs
 from fenicia.orders.actions import release_stale_claims
 from fenicia.orders.models import ActionStatus, OrderAction
 
 
 @dataclass
 class WorkItem:
-    kind: str  # "run" | "inbox" | "actions"
-    connection_id: int
-    run_id: int | None = None
+    kind: str  # "run" | "inbox" | "actions" | "source_run" | "stock"
+    connection_id: int  # the queue partition: the channel connection, or the inventory source of a "source_run"
+    run_id: int | None = None  # a sync run, or a source run
 
 
 def plan_due_work(ctx: SyncContext, now: datetime) -> list[WorkItem]:
@@ -41,8 +45,15 @@ def plan_due_work(ctx: SyncContext, now: datetime) -> list[WorkItem]:
             assert conn.poll_interval_seconds is not None
             conn.next_poll_at = now + timedelta(seconds=conn.poll_interval_seconds)
             request_sync(session, conn.workspace_id, conn.id, kind="poll", trigger="schedule")
+        create_due_source_runs(session, now)
     with ctx.db.read_session() as session:
-        return _due_runs(session, now) + _due_actions(session, now)
+        return _due_runs(session, now) + _due_actions(session, now) + _due_sources(session, now)
+
+
+def _due_sources(session: Session, now: datetime) -> list[WorkItem]:
+    """Due source runs, then connections with stock pushes due."""
+    runs = [WorkItem("source_run", source_id, run_id) for run_id, source_id in due_source_runs(session, now)]
+    return runs + [WorkItem("stock", conn_id) for conn_id in connections_with_pending_pushes(session, now)]
 
 
 def _due_runs(session: Session, now: datetime) -> list[WorkItem]:
@@ -72,7 +83,9 @@ def reconcile(ctx: SyncContext, now: datetime, dead_workers: list[str]) -> list[
             for run in session.scalars(stale):
                 run.status, run.worker_id = RunStatus.QUEUED, None  # resumes from its last committed page
             release_stale_claims(session, dead_workers)
+            release_claims(session, dead_workers)  # stock pushes they were sending
+    reset_dead_workers_source_runs(ctx, dead_workers)
     with ctx.db.read_session() as session:
         inbox = select(WebhookDelivery.connection_id).where(WebhookDelivery.status == "received").distinct()
         items = [WorkItem("inbox", conn_id) for conn_id in session.scalars(inbox)]
-        return _due_runs(session, now) + items + _due_actions(session, now)
+        return _due_runs(session, now) + items + _due_actions(session, now) + _due_sources(session, now)

@@ -46,6 +46,20 @@ class ConnectionPublic(BaseModel):
     webhook_url: str | None = None
 
 
+class ChannelTypePublic(BaseModel):
+    """A channel Fenicia can connect: what it supports, why not the rest, and how it is synced by default."""
+
+    key: str
+    display_name: str
+    capabilities: list[str]
+    unsupported: dict[str, str]  # capability -> why, shown before the merchant tries
+    per_order_limits: bool  # some supported actions can still be refused for particular orders
+    receives_webhooks: bool
+    default_poll_interval_seconds: int | None
+    settings_schema: dict[str, Any]
+    credentials_schema: dict[str, Any]
+
+
 class SyncRunPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

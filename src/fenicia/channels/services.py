@@ -15,11 +15,13 @@ from sqlalchemy.orm import Session
 
 from fenicia.channels.models import ChannelConnection, ConnectionStatus, RunStatus, SyncRun, WebhookDelivery
 from fenicia.channels.schemas import ALLOWED_POLL_INTERVALS_SECONDS, ConnectionCreate
-from fenicia.connectors.base import ChannelConnector, ChannelSpec
+from fenicia.channels.tokens import DbTokenStore
+from fenicia.connectors.base import ChannelConnector, ChannelSpec, MemoryTokenStore, TokenStore
 from fenicia.connectors.registry import channel_spec
 from fenicia.core.clock import utcnow
 from fenicia.core.crypto import SecretBox
 from fenicia.core.errors import NotFoundError, ValidationFailed
+from fenicia.db.engine import Database
 
 RUN_KINDS_ONE_AT_A_TIME = ("poll", "bulk")
 
@@ -104,6 +106,8 @@ def reconnect(
     spec = channel_spec(conn.channel)
     model = _validate(spec.credentials_model, credentials, f"{spec.display_name} credentials")
     conn.credentials_encrypted = box.encrypt(_secret_dump(model))
+    conn.token_encrypted = None  # a token obtained with the old credentials must not outlive them
+    conn.last_error_code = None  # the outage is over as far as we know: the next failure notifies again
     conn.status = ConnectionStatus.PENDING
     conn.status_message = "Reconnected; waiting for the next sync."
     conn.resolution = None
@@ -113,11 +117,14 @@ def reconnect(
     return conn
 
 
-def build_connector(conn: ChannelConnection, box: SecretBox) -> ChannelConnector:
+def build_connector(conn: ChannelConnection, box: SecretBox, db: Database | None = None) -> ChannelConnector:
+    """The connector of one connection. With ``db`` its access token is shared through the connection
+    row (runs, pushes, processes); without, the token lives as long as the connector."""
     spec = channel_spec(conn.channel)
     settings = spec.settings_model.model_validate(conn.settings)
     credentials = spec.credentials_model.model_validate(box.decrypt(conn.credentials_encrypted))
-    connector: ChannelConnector = spec.build(settings, credentials)
+    tokens: TokenStore = MemoryTokenStore() if db is None else DbTokenStore(db, box, conn.id)
+    connector: ChannelConnector = spec.build(settings, credentials, tokens)
     return connector
 
 

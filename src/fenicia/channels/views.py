@@ -5,15 +5,14 @@ These are small companions of :mod:`fenicia.channels.services`: plain functions 
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fenicia.channels.models import ChannelConnection
-from fenicia.channels.schemas import ConnectionPublic, ConnectionUpdate
+from fenicia.channels.schemas import ChannelTypePublic, ConnectionPublic, ConnectionUpdate
 from fenicia.channels.services import get_connection, reconnect, set_frequency
 from fenicia.connectors.registry import channel_specs
 from fenicia.core.crypto import SecretBox
-from fenicia.core.errors import NotFoundError, ValidationFailed
+from fenicia.core.errors import ValidationFailed
 
 MAX_NAME_LENGTH = 200
 
@@ -29,25 +28,35 @@ def capabilities_of(channel: str) -> list[str]:
     return sorted(spec.capabilities) if spec is not None else []
 
 
+ALL_CAPABILITIES = ("ship", "tracking", "cancel", "stock")
+
+
+def channel_types() -> list[ChannelTypePublic]:
+    """The capability matrix: every registered channel with its supported and refused operations."""
+    return [
+        ChannelTypePublic(
+            key=spec.key,
+            display_name=spec.display_name,
+            capabilities=sorted(spec.capabilities),
+            unsupported={c: spec.blocker(c, None) or "" for c in ALL_CAPABILITIES if c not in spec.capabilities},
+            per_order_limits=spec.order_blockers is not None,
+            receives_webhooks=bool(spec.webhook_topics),
+            default_poll_interval_seconds=spec.default_poll_interval_seconds,
+            settings_schema=spec.settings_model.model_json_schema(),
+            credentials_schema=spec.credentials_model.model_json_schema(),
+        )
+        for spec in channel_specs().values()
+    ]
+
+
 def connection_public(conn: ChannelConnection, base_url: str) -> ConnectionPublic:
     """The connection as the API shows it: status, schedule, capabilities, webhook URL; never secrets."""
     public = ConnectionPublic.model_validate(conn)
     public.capabilities = capabilities_of(conn.channel)
-    public.webhook_url = webhook_url(base_url, conn)
+    spec = channel_specs().get(conn.channel)
+    receives_webhooks = spec is not None and bool(spec.webhook_topics)  # Amazon and Walmart are polled
+    public.webhook_url = webhook_url(base_url, conn) if receives_webhooks else None
     return public
-
-
-def find_webhook_connection(session: Session, channel: str, connection_id: int) -> ChannelConnection:
-    """The connection a webhook URL points at.
-
-    No workspace here: the caller is the channel, not a merchant, and the signature check that follows
-    is what proves the delivery belongs to this connection. An unknown id and a channel that doesn't
-    match the URL look the same from outside (404), so ids can't be probed.
-    """
-    conn = session.scalar(select(ChannelConnection).where(ChannelConnection.id == connection_id))
-    if conn is None or conn.channel != channel:
-        raise NotFoundError(f"No {channel} connection {connection_id} here.", resolution="Check the webhook address.")
-    return conn
 
 
 def update_connection(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import Annotated
 
@@ -22,9 +23,11 @@ from fenicia.db.migrate import upgrade
 from fenicia.engine import Engine
 from fenicia.engine.heartbeat import default_executor_id
 from fenicia.runtime import WILDCARD_HOSTS, build_context, build_web_app, check_migrated, safe_url
-from fenicia.sandbox.standalone import StandaloneShopify
+from fenicia.sandbox.adapters import DEMO_CHANNELS
+from fenicia.sandbox.standalone import Standalone
 
 GRACEFUL_SHUTDOWN_SECONDS = 15
+SANDBOX_BASE_PORT = 8081  # shopify 8081, amazon 8082, mercadolibre 8083, walmart 8084, tiktok 8085
 STOP_POLL_SECONDS = 1.0
 
 app = typer.Typer(
@@ -71,7 +74,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default FENICIA_HOST or 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind (default FENICIA_PORT or 8000).")] = None,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Serve HTTP only; run `fenicia worker`s.")] = False,
-    demo: Annotated[bool, typer.Option("--demo", help="Create the Demo Store with a simulated Shopify.")] = False,
+    demo: Annotated[bool, typer.Option("--demo", help="Create the Demo Store with five simulated channels.")] = False,
 ) -> None:
     """Serve the API, webhooks and dashboard, with the sync workers in the same process."""
     settings = serve_settings(load_settings(), host, port, demo)
@@ -119,20 +122,60 @@ def worker() -> None:
     typer.echo("Fenicia worker stopped.")
 
 
-@sandbox_app.command("shopify")
-def sandbox_shopify(
-    port: Annotated[int, typer.Option(help="Port to serve the simulated shop on.")] = 8081,
-    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    webhook_url: Annotated[str | None, typer.Option(help="Send the order webhooks here.")] = None,
-    generator_interval: Annotated[
-        float | None, typer.Option(help="Seconds between simulated customer actions (default: off).")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the shop's ids and data.")] = 0,
-    orders: Annotated[int, typer.Option(help="Past orders to seed (no webhooks).")] = 0,
-) -> None:
-    """Run the Shopify simulator standalone (Admin REST API + /_sandbox control API)."""
+SandboxCommand = Callable[..., None]
+PORT_HELP = "Port to serve the simulator on."
+HOST_HELP = "Address to bind."
+GENERATOR_HELP = "Seconds between simulated customer actions (default: off)."
+SEED_HELP = "Seed of the simulator's ids and data."
+ORDERS_HELP = "Past orders to seed (no webhooks)."
+WEBHOOK_HELP = "Send the order webhooks here (the connection's /webhooks/{channel}/{id} address)."
+
+
+def run_sandbox(host: str, port: int, standalone: Standalone) -> None:
+    """Serves one simulator until Ctrl-C or SIGTERM; its lifespan starts webhooks and the generator."""
     load_settings()
-    shop = StandaloneShopify(webhook_url, generator_interval, seed, orders)
-    simulator = shop.build()
-    typer.echo(shop.describe(host, port))
+    simulator = standalone.build()
+    typer.echo(standalone.describe(host, port))
     uvicorn.run(simulator.app, host=host, port=port, log_config=None, timeout_graceful_shutdown=5)
+
+
+def _sandbox_with_webhooks(channel: str, default_port: int) -> SandboxCommand:
+    @friendly_errors
+    def command(
+        port: Annotated[int, typer.Option(help=PORT_HELP)] = default_port,
+        host: Annotated[str, typer.Option(help=HOST_HELP)] = "127.0.0.1",
+        webhook_url: Annotated[str | None, typer.Option(help=WEBHOOK_HELP)] = None,
+        generator_interval: Annotated[float | None, typer.Option(help=GENERATOR_HELP)] = None,
+        seed: Annotated[int, typer.Option(help=SEED_HELP)] = 0,
+        orders: Annotated[int, typer.Option(help=ORDERS_HELP)] = 0,
+    ) -> None:
+        run_sandbox(host, port, Standalone(channel, webhook_url, generator_interval, seed, orders))
+
+    return command
+
+
+def _sandbox_polled(channel: str, default_port: int) -> SandboxCommand:
+    @friendly_errors
+    def command(
+        port: Annotated[int, typer.Option(help=PORT_HELP)] = default_port,
+        host: Annotated[str, typer.Option(help=HOST_HELP)] = "127.0.0.1",
+        generator_interval: Annotated[float | None, typer.Option(help=GENERATOR_HELP)] = None,
+        seed: Annotated[int, typer.Option(help=SEED_HELP)] = 0,
+        orders: Annotated[int, typer.Option(help=ORDERS_HELP)] = 0,
+    ) -> None:
+        run_sandbox(host, port, Standalone(channel, None, generator_interval, seed, orders))
+
+    return command
+
+
+def _register_sandboxes() -> None:
+    """``fenicia sandbox <channel>`` for each simulated channel, on its own default port."""
+    for offset, channel in enumerate(DEMO_CHANNELS):
+        port = SANDBOX_BASE_PORT + offset
+        sandbox = channel.standalone(0, None)
+        make = _sandbox_polled if sandbox.polled else _sandbox_with_webhooks
+        help_text = f"Run the {channel.label} simulator standalone (its API + the /_sandbox control API)."
+        sandbox_app.command(channel.key, help=help_text)(make(channel.key, port))
+
+
+_register_sandboxes()

@@ -7,7 +7,7 @@ the dataclasses below. Errors are raised as classes of :mod:`fenicia.core.errors
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -147,6 +147,7 @@ class StockResult:
     external_id: str
     ok: bool
     error: str | None = None
+    skipped: bool = False  # not ok because the listing is not on the channel any more (deleted there)
 
 
 WebhookHeaders = Mapping[str, str]
@@ -183,15 +184,125 @@ class ChannelConnector(Protocol):
     async def aclose(self) -> None: ...
 
 
+# --- access tokens ------------------------------------------------------------------------------
+
+
+@dataclass
+class AccessToken:
+    """A short-lived token a connector obtained (LWA, OAuth, client credentials).
+
+    ``refresh_token`` is set when the platform rotates it on every refresh (MercadoLibre's refresh
+    tokens are single-use): the newest one must be saved, or the next refresh fails for good.
+    """
+
+    value: str
+    expires_at: datetime
+    refresh_token: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class TokenStore(Protocol):
+    """Where a connector keeps its access token between runs and processes (encrypted at rest).
+
+    Connectors read it before asking the platform for a token, and save every token they obtain, so a
+    token is fetched once per lifetime, not once per run or per request.
+    """
+
+    def load(self) -> AccessToken | None: ...
+
+    def save(self, token: AccessToken) -> None: ...
+
+
+class MemoryTokenStore:
+    """A token store that lives as long as the object: tests, the webhook intake, one-off checks."""
+
+    def __init__(self, token: AccessToken | None = None) -> None:
+        self.token = token
+        self.saves = 0
+
+    def load(self) -> AccessToken | None:
+        return self.token
+
+    def save(self, token: AccessToken) -> None:
+        self.token = token
+        self.saves += 1
+
+
+# --- inventory sources ---------------------------------------------------------------------------
+
+
+class QuantityBasis:
+    """What a source's number means (inventory-sources.md §A.10); a per-source setting where it varies."""
+
+    AVAILABLE = "available"  # already net of reservations
+    ON_HAND = "on_hand"  # physical count: we subtract reserved ourselves
+
+
+@dataclass
+class StockLevel:
+    """One row read from a source: an external code at a location, with every bucket it exposes.
+
+    ``code`` is text exactly as the source holds it (leading zeros kept); mapping rules normalize it.
+    ``available`` is the number Fenicia imports; ``on_hand`` and ``reserved`` are kept beside it.
+    """
+
+    code: str
+    available: int
+    location: str | None = None  # the source's location/warehouse key; None: the source's only one
+    on_hand: int | None = None
+    reserved: int | None = None
+    name: str | None = None  # the source's product name, offered when creating a product from it
+    row: int | None = None  # 1-based row number in a file, for error messages
+
+
+@dataclass
+class LevelsCursor:
+    """Handed to ``fetch_levels`` by the engine, which alone saves it (like ``OrderCursor``).
+
+    ``updated_after`` is None on a full read; delta-capable sources read only rows changed since.
+    """
+
+    updated_after: datetime | None = None
+    resume_token: str | None = None
+
+
+@dataclass
+class LevelsPage:
+    levels: list[StockLevel]
+    next_token: str | None = None
+
+
 @runtime_checkable
 class InventorySourceConnector(Protocol):
-    """A system we read stock levels from (ERP, WMS, spreadsheet, shop)."""
+    """A system we read stock levels from (ERP, WMS, spreadsheet, shop). Raises ``core.errors`` only.
+
+    ``full_snapshot``: True when one complete read returns every row the source has, so a code missing
+    from it means zero (applied only behind the truncation guard); False for delta reads.
+    ``snapshot_at`` is set after a read to the moment the source's numbers were true (the source's own
+    clock when it says, else when the read began): orders received after it are subtracted.
+    """
+
+    full_snapshot: bool
+    snapshot_at: datetime | None
 
     async def test_connection(self) -> str: ...
 
-    def fetch_levels(self) -> AsyncIterator[list[dict[str, Any]]]: ...
+    def fetch_levels(self, cursor: LevelsCursor) -> AsyncIterator[LevelsPage]: ...
 
     async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """How the registry knows an inventory source type: its forms and how to build a connector."""
+
+    key: str
+    display_name: str
+    kind: str  # "erp" | "wms" | "spreadsheet" | "shop"
+    settings_model: type[BaseModel]
+    credentials_model: type[BaseModel]
+    supports_delta: bool
+    build: Any  # Callable[[BaseModel, BaseModel], InventorySourceConnector]
 
 
 @dataclass(frozen=True)
@@ -205,5 +316,16 @@ class ChannelSpec:
     capabilities: frozenset[str]
     default_poll_interval_seconds: int | None
     webhook_topics: tuple[str, ...]
-    build: Any  # Callable[[BaseModel, BaseModel], ChannelConnector]
+    build: Any  # Callable[[BaseModel, BaseModel, TokenStore], ChannelConnector]
     unsupported_reasons: Mapping[str, str] = field(default_factory=dict)
+    # Where a supported action still can't be done for some orders (MercadoLibre: me2 shipments are
+    # shipped by MercadoLibre itself): the stored raw order -> {action kind: the merchant-facing reason}.
+    order_blockers: Callable[[Mapping[str, Any]], Mapping[str, str]] | None = None
+
+    def blocker(self, kind: str, raw: Mapping[str, Any] | None) -> str | None:
+        """Why action ``kind`` ("ship", "cancel", "tracking") can't be done, channel-wide or for this order."""
+        if kind not in self.capabilities:
+            return self.unsupported_reasons.get(kind, f"{self.display_name} does not support this operation.")
+        if self.order_blockers is not None and raw is not None:
+            return self.order_blockers(raw).get(kind)
+        return None

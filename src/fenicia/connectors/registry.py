@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import importlib
+
 from fenicia.connectors.base import ChannelSpec
 from fenicia.core.errors import ValidationFailed
 
+CHANNEL_PACKAGES = ("shopify", "amazon", "mercadolibre", "walmart", "tiktok")
+
 
 def _load() -> dict[str, ChannelSpec]:
-    from fenicia.connectors.shopify import SPEC as SHOPIFY
-
-    return {spec.key: spec for spec in (SHOPIFY,)}
+    specs: dict[str, ChannelSpec] = {}
+    for name in CHANNEL_PACKAGES:
+        spec: ChannelSpec = importlib.import_module(f"fenicia.connectors.{name}").SPEC
+        specs[spec.key] = spec
+    return specs
 
 
 _SPECS: dict[str, ChannelSpec] | None = None

@@ -14,7 +14,13 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from fenicia.core import jsonfast
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# SQLite connections are cheap to keep and dear to open (WAL set-up, pragmas): keep enough for the
+# request thread pool and the engine's workers, so none is opened and closed per request.
+SQLITE_POOL_SIZE = 20
+SQLITE_POOL_OVERFLOW = 40
 
 
 def _is_sqlite(url: str) -> bool:
@@ -43,10 +49,26 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=SQLITE_POOL_OVERFLOW,
+            json_serializer=jsonfast.dumps,
+            json_deserializer=jsonfast.loads,
+            **kwargs,
+        )
         _install_sqlite_pragmas(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        json_serializer=jsonfast.dumps,
+        json_deserializer=jsonfast.loads,
+        **kwargs,
+    )
 
 
 class Database:

@@ -3,13 +3,15 @@
 The client only writes ``ENQUEUED`` rows into the DBOS system database; it never dequeues, so the
 web process (``fenicia serve --no-worker``) and the workers share this one code path. Workflow ids:
 
-* ``run:{run_id}:{n}`` -- a hand-over is skipped while a workflow of the run is ENQUEUED or PENDING;
+* ``run:{run_id}:{n}`` (channel sync runs) and ``source:{source_id}:{run_id}:{n}`` (inventory source
+  runs, partitioned by source) -- a hand-over is skipped while a workflow of the run is ENQUEUED or PENDING;
   otherwise it takes the next unused ``n`` (0 first). So a duplicate kick is harmless, and a run handed
   over again (a retry pulled forward by "Sync now", a run reset after a dead worker) is never swallowed
   by its finished or cancelled predecessor. Two racing callers compute the same id, and DBOS returns
   the existing workflow for an id in use (``_sys_db.py`` ``_insert_workflow_status``: ON CONFLICT no-op,
   default reuse policy "return-existing"), so the race is harmless too.
-* ``inbox:{connection_id}:{token}`` / ``actions:{connection_id}:{token}`` -- a kick is skipped when a
+* ``inbox:{connection_id}:{token}`` / ``actions:{connection_id}:{token}`` / ``stock:{connection_id}:{token}``
+  (stock pushes) -- a kick is skipped when a
   drain of the connection is still ENQUEUED (not started: it will read the row the caller just
   committed); otherwise a new token starts one more drain after the running one.
 
@@ -31,11 +33,15 @@ APP_NAME = "fenicia"
 QUEUE_SYNC = "fenicia-sync"
 QUEUE_INBOX = "fenicia-inbox"
 QUEUE_ACTIONS = "fenicia-actions"
-QUEUES = (QUEUE_SYNC, QUEUE_INBOX, QUEUE_ACTIONS)
+QUEUE_SOURCES = "fenicia-sources"
+QUEUE_STOCK = "fenicia-stock"
+QUEUES = (QUEUE_SYNC, QUEUE_INBOX, QUEUE_ACTIONS, QUEUE_SOURCES, QUEUE_STOCK)
 
 WORKFLOW_SYNC_RUN = "fenicia.sync_run"
 WORKFLOW_DRAIN_INBOX = "fenicia.drain_inbox"
 WORKFLOW_PUSH_ACTIONS = "fenicia.push_actions"
+WORKFLOW_SYNC_SOURCE = "fenicia.sync_source"
+WORKFLOW_PUSH_STOCK = "fenicia.push_stock"
 
 ENQUEUED = "ENQUEUED"
 PENDING = "PENDING"
@@ -50,13 +56,24 @@ class WorkKind:
 
 
 RUN = WorkKind("run", QUEUE_SYNC, WORKFLOW_SYNC_RUN)
+SOURCE_RUN = WorkKind("source", QUEUE_SOURCES, WORKFLOW_SYNC_SOURCE)
 INBOX = WorkKind("inbox", QUEUE_INBOX, WORKFLOW_DRAIN_INBOX)
 ACTIONS = WorkKind("actions", QUEUE_ACTIONS, WORKFLOW_PUSH_ACTIONS)
-DRAIN_KINDS = {INBOX.prefix: INBOX, ACTIONS.prefix: ACTIONS}
+STOCK = WorkKind("stock", QUEUE_STOCK, WORKFLOW_PUSH_STOCK)
+DRAIN_KINDS = {INBOX.prefix: INBOX, ACTIONS.prefix: ACTIONS, STOCK.prefix: STOCK}
+RUN_KINDS = {"run": RUN, "source_run": SOURCE_RUN}  # work item kind -> the run's workflow
 
 
 def run_workflow_id(run_id: int, n: int = 0) -> str:
     return f"run:{run_id}:{n}"
+
+
+def source_workflow_id(source_id: int, run_id: int, n: int = 0) -> str:
+    return f"source:{source_id}:{run_id}:{n}"
+
+
+def _run_id_of(kind: WorkKind, run_id: int, partition: int, n: int) -> str:
+    return source_workflow_id(partition, run_id, n) if kind is SOURCE_RUN else run_workflow_id(run_id, n)
 
 
 def drain_workflow_id(kind: WorkKind, connection_id: int) -> str:
@@ -77,17 +94,19 @@ class Enqueuer:
             return None
         return self._enqueue(kind, drain_workflow_id(kind, connection_id), connection_id, connection_id)
 
-    def ensure_run(self, run_id: int, connection_id: int) -> str | None:
-        """Enqueues the run unless a workflow of it is in flight, under the next unused id."""
+    def ensure_run(self, run_id: int, connection_id: int, kind: WorkKind = RUN) -> str | None:
+        """Enqueues the run unless a workflow of it is in flight, under the next unused id.
+
+        ``connection_id`` is the partition: the channel connection, or the source of a source run."""
         n = 0
         while True:
-            ids = [run_workflow_id(run_id, i) for i in range(n, n + RUN_ID_PROBE_WINDOW)]
+            ids = [_run_id_of(kind, run_id, connection_id, i) for i in range(n, n + RUN_ID_PROBE_WINDOW)]
             found = {s.workflow_id: s for s in self._statuses(ids)}
             if any(self._in_flight(s.status, s.app_version) for s in found.values()):
                 return None
             free = next((i for i in ids if i not in found), None)
             if free is not None:
-                return self._enqueue(RUN, free, connection_id, run_id)
+                return self._enqueue(kind, free, connection_id, run_id)
             n += RUN_ID_PROBE_WINDOW
 
     def ensure(self, items: Iterable[WorkItemLike]) -> list[str]:
@@ -126,10 +145,11 @@ class Enqueuer:
         return {row.workflow_id: str(row.status) for row in rows}
 
     def _ensure_one(self, item: WorkItemLike) -> str | None:
-        if item.kind == RUN.prefix:
+        run_kind = RUN_KINDS.get(item.kind)
+        if run_kind is not None:
             if item.run_id is None:
                 raise ValueError(f"run work item without run_id: {item!r}")
-            return self.ensure_run(item.run_id, item.connection_id)
+            return self.ensure_run(item.run_id, item.connection_id, run_kind)
         kind = DRAIN_KINDS.get(item.kind)
         if kind is None:
             raise ValueError(f"unknown work item kind: {item.kind!r}")

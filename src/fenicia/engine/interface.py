@@ -1,7 +1,8 @@
 """What the web layer needs from the engine: hand work over after the transaction that created it commits.
 
 Every method only *enqueues*; the work itself is recorded in our own tables first (sync_runs,
-webhook_deliveries, order_actions), so a lost enqueue is repaired by the reconciler, never lost.
+webhook_deliveries, order_actions, source_runs, stock_pushes), so a lost enqueue is repaired by the
+reconciler, never lost.
 """
 
 from __future__ import annotations
@@ -18,3 +19,9 @@ class Dispatcher(Protocol):
 
     def push_actions(self, connection_id: int) -> None:
         """Push the connection's pending order actions to the channel, in id order."""
+
+    def sync_source(self, run_id: int, source_id: int) -> None:
+        """Execute the queued inventory source run ``run_id`` (a sync or a preview) on the source's partition."""
+
+    def push_stock(self, connection_id: int) -> None:
+        """Send the connection's pending stock pushes to the channel, in its bulk form."""

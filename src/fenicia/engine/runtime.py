@@ -6,6 +6,9 @@ Two modes, one enqueue path (a ``DBOSClient``):
   never launches DBOS, so it never dequeues, recovers or schedules anything.
 * ``run_workers=True``: also launches DBOS (queue threads run the workflows), beats a heartbeat, ticks the
   scheduler and runs the reconciler. DBOS is a process singleton: one worker Engine per process.
+
+Each queue thread polls the system database every ``queue_polling_seconds`` (``FENICIA_QUEUE_POLLING_SECONDS``
+unless the constructor is given one): the time work waits between its enqueue and its start.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from fenicia.channels.context import SyncContext
 from fenicia.core.clock import utcnow
 from fenicia.engine import dbos_app, heartbeat
 from fenicia.engine.coalesce import KickCoalescer
-from fenicia.engine.dispatch import ACTIONS, DRAIN_KINDS, INBOX, Enqueuer
+from fenicia.engine.dispatch import ACTIONS, DRAIN_KINDS, INBOX, SOURCE_RUN, STOCK, Enqueuer
 from fenicia.engine.handlers import Handlers, WorkItemLike, default_handlers
 from fenicia.engine.interface import Dispatcher
 from fenicia.engine.loops import PeriodicTask
@@ -33,7 +36,6 @@ from fenicia.notifications.services import send_pending_emails
 log = structlog.get_logger(__name__)
 
 DEFAULT_SYSTEM_SCHEMA = "dbos"
-DEFAULT_QUEUE_POLLING_SECONDS = 1.0
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 10
 
 
@@ -48,7 +50,7 @@ class Engine(Dispatcher):
         executor_id: str | None = None,
         handlers: Handlers | None = None,
         system_schema: str = DEFAULT_SYSTEM_SCHEMA,
-        queue_polling_seconds: float = DEFAULT_QUEUE_POLLING_SECONDS,
+        queue_polling_seconds: float | None = None,  # default: settings.queue_polling_seconds
         shutdown_grace_seconds: int = DEFAULT_SHUTDOWN_GRACE_SECONDS,
     ) -> None:
         self.executor_id = executor_id or heartbeat.default_executor_id(ctx.settings.executor_id)
@@ -58,7 +60,8 @@ class Engine(Dispatcher):
         self.run_workers = run_workers
         self._handlers = handlers
         self._schema = system_schema
-        self._queue_polling_seconds = queue_polling_seconds
+        polling = ctx.settings.queue_polling_seconds if queue_polling_seconds is None else queue_polling_seconds
+        self._queue_polling_seconds = polling
         self._shutdown_grace_seconds = shutdown_grace_seconds
         self._client: DBOSClient | None = None
         self._enqueuer: Enqueuer | None = None
@@ -115,6 +118,12 @@ class Engine(Dispatcher):
     def push_actions(self, connection_id: int) -> None:
         self._kicks.request(ACTIONS.prefix, connection_id)
 
+    def sync_source(self, run_id: int, source_id: int) -> None:
+        self._require_enqueuer().ensure_run(run_id, source_id, SOURCE_RUN)
+
+    def push_stock(self, connection_id: int) -> None:
+        self._kicks.request(STOCK.prefix, connection_id)
+
     def _kick_now(self, prefix: str, connection_id: int) -> None:
         self._require_enqueuer().kick_drain(DRAIN_KINDS[prefix], connection_id)
 
@@ -124,7 +133,7 @@ class Engine(Dispatcher):
         heartbeat.beat(self.ctx.db, self.executor_id, now or utcnow())
 
     def tick_once(self, now: datetime | None = None) -> int:
-        """Creates due poll runs and enqueues due work, then sends queued emails; returns enqueues."""
+        """Creates due poll and source runs and enqueues due work, then sends queued emails; returns enqueues."""
         items = self.handlers.plan_due_work(self.ctx, now or utcnow())
         started = self._require_enqueuer().ensure(items)
         send_pending_emails(self.ctx.db, self.settings)
@@ -163,6 +172,7 @@ class Engine(Dispatcher):
             "mode": "worker" if self.run_workers else "enqueue-only",
             "executor_id": self.executor_id,
             "live_workers": live,
+            "queue_polling_seconds": self._queue_polling_seconds,
         }
 
     @property
@@ -174,7 +184,7 @@ class Engine(Dispatcher):
     # -- internals ---------------------------------------------------------------------------------
 
     def _start_worker(self, url: str, client: DBOSClient) -> None:
-        runtime = Runtime(self.ctx, self.handlers)
+        runtime = Runtime(self.ctx, self.handlers, self.push_stock)
         activate(runtime)
         try:
             dbos_app.register_queues(client, self._queue_polling_seconds)

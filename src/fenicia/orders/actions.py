@@ -40,9 +40,11 @@ def _require_capability(session: Session, order: Order, kind: str) -> ChannelCon
     conn = session.get(ChannelConnection, order.connection_id)
     assert conn is not None
     spec = spec_of(conn)
-    if KIND_CAPABILITY[kind] not in spec.capabilities:
-        reason = spec.unsupported_reasons.get(kind, f"{spec.display_name} does not support this operation.")
-        raise UnsupportedOperation(f"{ACTION_WORDS[kind]} is not available for {spec.display_name}: {reason}")
+    reason = spec.blocker(KIND_CAPABILITY[kind], order.raw)
+    if reason:
+        raise UnsupportedOperation(
+            f"{ACTION_WORDS[kind]} is not available for this {spec.display_name} order: {reason}"
+        )
     return conn
 
 

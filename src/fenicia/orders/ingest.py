@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from fenicia.channels.models import ChannelConnection
 from fenicia.connectors.base import NormalizedLine, NormalizedOrder, NormalizedShipment
+from fenicia.inventory.ats import order_lines_changed
 from fenicia.orders.bulk_insert import insert_new_orders
 from fenicia.orders.events import EventKind, add_event, imported_message, source_words
 from fenicia.orders.models import Order, OrderLine, OrderStatus, Shipment
@@ -76,6 +77,17 @@ def _apply_shipments(order: Order, shipments: list[NormalizedShipment]) -> None:
         shipment.status = data.status or "shipped"
 
 
+ORDER_WRITE_LOCK = 0x46454E4F  # "FENO": the advisory-lock class of order writes
+
+
+def serialize_order_writes(session: Session, connection_id: int) -> None:
+    """One connection's order writers (inbox drain, polls, bulk sync, one-order sync) take turns until
+    commit. SQLite has one writer at a time already; on PostgreSQL two of them could both find an order
+    missing and both insert it (a unique violation), so they queue on a transaction-scoped advisory lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(ORDER_WRITE_LOCK, connection_id & 0x7FFFFFFF)))
+
+
 def find_orders(session: Session, connection_id: int, external_ids: list[str]) -> dict[str, Order]:
     """The orders we hold for these channel ids, with lines and shipments, in one round of queries."""
     query = (
@@ -95,14 +107,38 @@ def upsert_orders(
     path of paged syncs) instead of one ORM object each.
     """
     orders = _newest_per_id(orders)
+    skus: set[str] = set()
+    serialize_order_writes(session, conn.id)
     with session.no_autoflush:
         held = find_orders(session, conn.id, [data.external_id for data in orders])
         fresh = [data for data in orders if data.external_id not in held] if new_as_rows else []
         known = [data for data in orders if not (new_as_rows and data.external_id not in held)]
-        outcomes = [_upsert(session, conn, held.get(data.external_id), data, source).outcome for data in known]
+        outcomes = [
+            _upsert_noting(session, conn, held.get(data.external_id), data, source, skus).outcome for data in known
+        ]
     session.flush()
     insert_new_orders(session, conn, fresh, source)
+    skus.update(ln.sku for data in fresh for ln in data.lines if ln.sku)
+    _stock_hook(session, conn, skus, source)
     return outcomes + ["created"] * len(fresh)
+
+
+def _upsert_noting(
+    session: Session, conn: ChannelConnection, order: Order | None, data: NormalizedOrder, source: str, skus: set[str]
+) -> UpsertResult:
+    """``_upsert``, noting the SKUs of a new or changed order (before and after) for the stock hook."""
+    before = {ln.sku for ln in order.lines if ln.sku} if order is not None else set()
+    result = _upsert(session, conn, order, data, source)
+    if result.outcome in ("created", "updated"):
+        skus.update(before, (ln.sku for ln in data.lines if ln.sku))
+    return result
+
+
+def _stock_hook(session: Session, conn: ChannelConnection, skus: set[str], source: str) -> None:
+    """A new or changed order lowers (or gives back) the sellable quantity on every channel at once:
+    ATS of its products is recomputed in this transaction and pushes are queued; the caller kicks them."""
+    if skus:
+        order_lines_changed(session, conn.workspace_id, conn.id, skus, f"orders from {conn.name} ({source})")
 
 
 def _newest_per_id(orders: list[NormalizedOrder]) -> list[NormalizedOrder]:
@@ -130,10 +166,13 @@ def upsert_order(session: Session, conn: ChannelConnection, data: NormalizedOrde
     A payload whose channel updated-at is older than the one we hold changes nothing; an equal one is
     applied only if it differs (two edits in the same second must not be lost).
     """
+    skus: set[str] = set()
+    serialize_order_writes(session, conn.id)
     with session.no_autoflush:
         held = find_orders(session, conn.id, [data.external_id])
-        result = _upsert(session, conn, held.get(data.external_id), data, source)
+        result = _upsert_noting(session, conn, held.get(data.external_id), data, source, skus)
     session.flush()
+    _stock_hook(session, conn, skus, source)
     return result
 
 

@@ -3,6 +3,11 @@
 Each action is claimed in one transaction, sent, and its result (with the remote id) saved in the
 next. A retry of a ship action carries the same idempotency key, and the connector looks for the
 first attempt's shipment before creating one, so a timeout after the channel acted never doubles it.
+
+An action can change what the order holds in stock (a cancel gives its units back): the fresh order is
+applied through ``upsert_order`` and its stock hook, and a cancel the upsert saw no change in recomputes
+its products here. The engine then kicks the stock pushes that became due (``engine.workflows``), as it
+does after a sync run or an inbox drain.
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ from fenicia.core.clock import utcnow
 from fenicia.core.errors import ConflictError, FeniciaError, RateLimitedError
 from fenicia.orders.actions import ClaimedAction, claim_next_action, record_push_failure, record_push_success
 from fenicia.orders.ingest import upsert_order
-from fenicia.orders.models import OrderStatus
+from fenicia.orders.models import Order, OrderStatus
+from fenicia.orders.services import give_back_stock
+
+CHANGED = ("created", "updated")  # upsert outcomes whose stock hook already recomputed the order's products
 
 
 async def push_actions(ctx: SyncContext, connection_id: int) -> int:
@@ -27,7 +35,7 @@ async def push_actions(ctx: SyncContext, connection_id: int) -> int:
         conn = session.get(ChannelConnection, connection_id)
         if conn is None:
             return 0
-        connector = build_connector(conn, ctx.box)
+        connector = build_connector(conn, ctx.box, ctx.db)
     pushed = 0
     try:
         while (claimed := _claim(ctx, connection_id)) is not None:
@@ -60,11 +68,16 @@ async def _push_one(
                 _connection_failed(session, connection_id, failure.connection_error, ctx)
         return False, isinstance(error, RateLimitedError) or failure.connection_error is not None
     with ctx.db.session() as session:
-        record_push_success(session, claimed.action_id, result.remote_id, utcnow())
+        action = record_push_success(session, claimed.action_id, result.remote_id, utcnow())
+        applied = False
         if result.order is not None:
             conn = session.get(ChannelConnection, connection_id)
             assert conn is not None
-            upsert_order(session, conn, result.order, source="channel")
+            applied = upsert_order(session, conn, result.order, source="channel").outcome in CHANGED
+        if claimed.kind == "cancel" and not applied:  # cancelled locally only: its units still go back
+            order = session.get(Order, action.order_id)
+            assert order is not None
+            give_back_stock(session, order, f"order {order.number} cancelled")
     return True, False
 
 

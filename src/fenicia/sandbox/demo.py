@@ -1,125 +1,140 @@
-"""The demo: a "Demo Store" in Fenicia connected to a simulated Shopify shop served by the same process.
+"""The demo: a "Demo Store" in Fenicia connected to five simulated channels served by the same process.
 
 ``fenicia serve --demo`` on an empty database creates the Demo Store (workspace ``demo-store``, user
-``demo@fenicia.local``, an API token, the "Demo Shopify" connection), seeds a few past orders in the
-simulated shop, and once the server accepts connections subscribes our webhook address over HTTP (as
-with real Shopify), places a few orders and switches on the shop's customer generator: new orders,
-edits and cancellations then arrive every few seconds, by webhook, and by polling as a safety net.
+``demo@fenicia.local``, an API token) with one connection per channel (Shopify, Amazon, MercadoLibre,
+Walmart, TikTok Shop), each pointed at its simulator under ``/_sim/{channel}/demo-store`` with
+credentials that simulator accepts, and seeds a few past orders in each. Once the server accepts
+connections, webhooks are set where the channel has them (Shopify and TikTok subscribed over their
+APIs, MercadoLibre's callback URL set on its application), a few orders are placed and each
+simulator's customer generator starts: new orders, edits and cancellations then arrive every few
+seconds, by webhook, and by polling (Amazon and Walmart only poll; see ``poller``).
 
-The simulated shop keeps its state in memory, so every start of the process begins with a fresh shop:
-the Demo Store and every order already imported stay in Fenicia's database, the shop's earlier orders
-are gone from the shop itself. A later start reuses the Demo Store's connection (pointing it at this
-process's address) and continues the shop's order numbers after the highest one imported.
+The simulators keep their state in memory, so every start of the process begins with fresh ones: the
+Demo Store and every order already imported stay in Fenicia's database. A later start reuses the
+connections (pointing them at this process's address, the new simulators taking their stored secrets)
+and adds any channel the Demo Store lacks.
 """
 
 from __future__ import annotations
 
 import asyncio
-import secrets
+from typing import Any
 
 import structlog
+from sqlalchemy.orm import Session
 
 from fenicia.channels.context import SyncContext
 from fenicia.channels.models import ChannelConnection
-from fenicia.channels.services import build_connector
-from fenicia.channels.views import webhook_url
-from fenicia.connectors.shopify import SPEC
-from fenicia.connectors.shopify.simulator import ShopifySimConfig, ShopifySimulator
+from fenicia.channels.schemas import ConnectionCreate
+from fenicia.channels.services import create_connection
 from fenicia.core.errors import FeniciaError
-from fenicia.core.settings import Settings
+from fenicia.sandbox import redact
+from fenicia.sandbox.adapters import DEMO_CHANNELS, LIVE_ORDERS, DemoChannel, LiveSetup
+from fenicia.sandbox.banner import print_banner, print_skipped
+from fenicia.sandbox.mount import DemoSimulators
+from fenicia.sandbox.poller import PollNudger
 from fenicia.sandbox.records import (
-    DEMO_EMAIL,
-    DEMO_SLUG,
+    DEMO_POLL_INTERVAL_SECONDS,
+    DemoConnection,
     DemoRecords,
-    create_demo_records,
+    create_demo_account,
     database_is_empty,
-    demo_shop_url,
-    reuse_demo_records,
+    find_connection,
+    find_demo_account,
+    reuse_connection,
+    sim_url,
 )
 
 log = structlog.get_logger(__name__)
 
-HISTORY_ORDERS = 12  # past orders in the shop on a first start: the first poll imports them
+HISTORY_ORDERS = 12  # past orders per channel on a first start: the first poll imports them
 HISTORY_DAYS = 7.0  # spread over this many days (never more than half the initial import window)
-LIVE_ORDERS = 3  # orders placed as soon as the webhooks are subscribed: they arrive by webhook
-
-
-def demo_sim_config(settings: Settings) -> ShopifySimConfig:
-    """A shop with fresh secrets and a fresh seed; the generator starts once webhooks are subscribed."""
-    return ShopifySimConfig(
-        shop_domain=f"{DEMO_SLUG}.myshopify.com",
-        access_token=f"shpat_{secrets.token_hex(16)}",
-        client_secret=f"shpss_{secrets.token_hex(16)}",
-        seed=secrets.randbelow(2**31),  # new order ids on every start, unlike the ones imported before
-        bulk_history_days=min(HISTORY_DAYS, settings.initial_import_days / 2),
-        generator_interval_s=None,
-    )
+__all__ = ["HISTORY_ORDERS", "LIVE_ORDERS", "DemoSandbox"]
 
 
 class DemoSandbox:
-    """The in-process simulated shop and the Demo Store that uses it."""
+    """The in-process simulated channels and the Demo Store that uses them."""
 
     def __init__(self, ctx: SyncContext) -> None:
         self.ctx = ctx
-        self.simulator = ShopifySimulator(demo_sim_config(ctx.settings))
+        history_days = min(HISTORY_DAYS, ctx.settings.initial_import_days / 2)
+        self.channels: list[DemoChannel[Any]] = [channel.demo(history_days) for channel in DEMO_CHANNELS]
         self.records: DemoRecords | None = None
+        self.nudger: PollNudger | None = None
+
+    @property
+    def simulator(self) -> DemoSimulators:
+        """Every channel's simulator (the standalone sandbox serves them)."""
+        return DemoSimulators(self.channels)
+
+    def channel(self, key: str) -> DemoChannel[Any]:
+        return next(channel for channel in self.channels if channel.key == key)
 
     def prepare(self) -> DemoRecords | None:
-        """Before the server starts: the Demo Store's rows (created or found) and the shop's history.
+        """Before the server starts: the Demo Store's rows (created or found) and the simulators' history.
 
         Returns None when the database belongs to someone else (workspaces, but no Demo Store).
         """
-        records: DemoRecords | None
+        redact.install()  # from now on the server also serves the simulators: no secrets in its access log
         with self.ctx.db.session() as session:
             if database_is_empty(session):
-                self.simulator.bulk_create_orders(HISTORY_ORDERS)
-                credentials = {
-                    "access_token": self.simulator.config.access_token,
-                    "client_secret": self.simulator.config.client_secret,
-                }
-                records = create_demo_records(session, self.ctx.box, self.ctx.settings, credentials)
+                records: DemoRecords | None = create_demo_account(session, self.ctx.settings)
             else:
-                records = reuse_demo_records(session, self.ctx.box, self.ctx.settings)
-        if records is not None:
-            self._adopt(records)
+                records = find_demo_account(session, self.ctx.settings)
+            if records is not None:
+                for channel in self.channels:
+                    records.connections[channel.key] = self._connect(session, records.workspace_id, channel)
         self.records = records
         return records
 
-    def _adopt(self, records: DemoRecords) -> None:
-        """The shop accepts the connection's stored secrets and numbers orders after those imported."""
-        self.simulator.config.update(
-            {
-                "access_token": str(records.credentials["access_token"]),
-                "client_secret": str(records.credentials["client_secret"]),
-            }
+    def _connect(self, session: Session, workspace_id: int, channel: DemoChannel[Any]) -> DemoConnection:
+        """The channel's connection: found and adopted by the new simulator, or created with history."""
+        settings = channel.connection_settings(sim_url(self.ctx.settings, channel.key))
+        conn = find_connection(session, workspace_id, channel.key, channel.connection_name)
+        if conn is not None:
+            credentials = self.ctx.box.decrypt(conn.credentials_encrypted)
+            channel.adopt(session, conn, credentials)
+            reuse_connection(conn, settings)
+            return DemoConnection(channel.key, conn.id, False, dict(credentials))
+        channel.seed_history(HISTORY_ORDERS)
+        data = ConnectionCreate(
+            channel=channel.key,
+            name=channel.connection_name,
+            settings=settings,
+            credentials=channel.credentials(),
+            poll_interval_seconds=DEMO_POLL_INTERVAL_SECONDS,
         )
-        store = self.simulator.store
-        store.next_number = max(store.next_number, records.last_order_number + 1)
+        conn = create_connection(session, self.ctx.box, workspace_id, data)
+        return DemoConnection(channel.key, conn.id, True, self.ctx.box.decrypt(conn.credentials_encrypted))
 
     async def go_live(self) -> None:
-        """Once the server accepts connections: webhooks, a few orders, the customer generator."""
+        """Once the server accepts connections: each channel's webhooks, orders and generator; polls."""
         records = self.records
         if records is None:
             print_skipped(self.ctx.settings)
             return
-        await self.simulator.start()
-        await self._subscribe_webhooks(records.connection_id)
-        for _ in range(LIVE_ORDERS):
-            self.simulator.create_order()
         interval = self.ctx.settings.sandbox_generator_interval_seconds
-        await self.simulator.update_config({"generator_interval_s": interval or None})
-        print_banner(self.ctx.settings, records)
+        for channel in self.channels:
+            await self._go_live(channel, records.connection_id(channel.key), interval)
+        nudges = self.nudge_seconds()
+        every = {records.connection_id(key): seconds for key, seconds in nudges.items() if seconds is not None}
+        self.nudger = PollNudger(self.ctx.db, every)
+        self.nudger.start()
+        print_banner(self.ctx.settings, records, self.channels, nudges)
 
-    async def _subscribe_webhooks(self, connection_id: int) -> None:
-        conn = await asyncio.to_thread(self._load_connection, connection_id)
-        connector = build_connector(conn, self.ctx.box)
-        address = webhook_url(self.ctx.settings.base_url(), conn)
+    async def _go_live(self, channel: DemoChannel[Any], connection_id: int, interval: float | None) -> None:
         try:
-            await connector.ensure_webhooks(address, list(SPEC.webhook_topics))
-        except FeniciaError as exc:
-            log.warning("demo_webhooks_not_subscribed", error=exc.message, resolution=exc.resolution)
-        finally:
-            await connector.aclose()
+            conn = await asyncio.to_thread(self._load_connection, connection_id)
+            await channel.go_live(LiveSetup(self.ctx, conn, interval))
+        except Exception:  # one channel's trouble must not keep the others (or the server) down
+            log.exception("demo_channel_not_live", channel=channel.key)
+
+    def nudge_seconds(self) -> dict[str, float | None]:
+        settings = self.ctx.settings
+        interval = settings.sandbox_generator_interval_seconds
+        return {
+            channel.key: channel.nudge_seconds(interval, settings.scheduler_tick_seconds) for channel in self.channels
+        }
 
     def _load_connection(self, connection_id: int) -> ChannelConnection:
         with self.ctx.db.read_session() as session:
@@ -129,36 +144,8 @@ class DemoSandbox:
         return conn
 
     async def stop(self) -> None:
-        await self.simulator.stop()
-
-
-def print_banner(settings: Settings, records: DemoRecords) -> None:
-    base = settings.base_url().rstrip("/")
-    if records.api_token:
-        token_line = f"  API token:  {records.api_token}"
-    else:
-        token_line = (
-            "  API token:  shown once when the Demo Store was created; make a new one with\n"
-            f"              fenicia create-token {DEMO_SLUG} my-token"
-        )
-    lines = [
-        "",
-        f"Fenicia demo is running at {base}",
-        f"  Log in:     {base}/login as {DEMO_EMAIL} / {settings.demo_password}",
-        token_line,
-        f"  Try:        curl -H 'Authorization: Bearer <token>' {base}/api/v1/orders",
-        f"  Shopify sandbox: {demo_shop_url(settings)} (control API under /_sandbox/)",
-        "  The simulated shop lives in memory: a restart begins with a fresh shop;",
-        "  orders already imported stay in Fenicia's database.",
-        "",
-    ]
-    print("\n".join(lines), flush=True)
-
-
-def print_skipped(settings: Settings) -> None:
-    print(
-        f"Demo not started: the database has workspaces but no '{DEMO_SLUG}' one; "
-        f"{settings.base_url()} serves as usual.\n"
-        "Start with an empty database (e.g. another FENICIA_DATA_DIR) to try the demo.",
-        flush=True,
-    )
+        nudger, self.nudger = self.nudger, None
+        if nudger is not None:
+            await nudger.stop()
+        await asyncio.gather(*(channel.stop() for channel in self.channels), return_exceptions=True)
+        redact.uninstall()

@@ -1,51 +1,50 @@
-"""A simulated shop served on its own port (``fenicia sandbox shopify``): for crash tests and manual play.
+"""A simulated channel served on its own port (``fenicia sandbox <channel>``): for crash tests and manual play.
 
-Unlike the demo it knows nothing of Fenicia's database: point a connection at the printed shop URL with
-the printed credentials, and pass ``--webhook-url`` (the connection's webhook address) to receive its
-webhooks. State lives in memory and is gone when the process stops.
+Unlike the demo it knows nothing of Fenicia's database: point a connection at the printed settings with
+the printed credentials (the simulator's documented sandbox ones), and, for a channel with webhooks,
+pass ``--webhook-url`` (the connection's webhook address) to receive them. State lives in memory and is
+gone when the process stops.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from fenicia.connectors.shopify import SPEC
-from fenicia.connectors.shopify.simulator import ShopifySimConfig, ShopifySimulator
+from fenicia.sandbox.adapters import DemoChannel, Simulator, demo_channel_class
 
 
 @dataclass
-class StandaloneShopify:
+class Standalone:
+    channel: str  # the registry key, e.g. "amazon"
     webhook_url: str | None = None
     generator_interval_seconds: float | None = None
     seed: int = 0
     history_orders: int = 0
-    access_token: str = ShopifySimConfig.access_token
-    client_secret: str = ShopifySimConfig.client_secret
 
-    def build(self) -> ShopifySimulator:
-        """The simulator, seeded and subscribed; its app's lifespan starts webhooks and the generator."""
-        config = ShopifySimConfig(
-            seed=self.seed,
-            generator_interval_s=self.generator_interval_seconds or None,
-            access_token=self.access_token,
-            client_secret=self.client_secret,
+    def __post_init__(self) -> None:
+        self.sandbox: DemoChannel[Any] = demo_channel_class(self.channel).standalone(
+            self.seed, self.generator_interval_seconds
         )
-        simulator = ShopifySimulator(config)
-        if self.history_orders:
-            simulator.bulk_create_orders(self.history_orders)
+
+    def build(self) -> Simulator:
+        """The simulator, seeded and pointed at the webhook address; its app's lifespan starts
+        webhook delivery and the generator."""
         if self.webhook_url:
-            for topic in SPEC.webhook_topics:
-                simulator.subscribe(self.webhook_url, topic)
+            self.sandbox.send_webhooks_to(self.webhook_url)  # ConfigError for channels without webhooks
+        if self.history_orders:
+            self.sandbox.seed_history(self.history_orders)
+        simulator: Simulator = self.sandbox.simulator
         return simulator
 
     def describe(self, host: str, port: int) -> str:
-        lines = [
-            f"Shopify sandbox at http://{host}:{port}",
-            "  Admin REST API under /admin/api/{version}/, control API under /_sandbox/",
-            f"  shop_url:      http://{host}:{port}",
-            f"  access_token:  {self.access_token}",
-            f"  client_secret: {self.client_secret}",
-            f"  webhooks to:   {self.webhook_url or '(none; subscribe via the Admin API or /_sandbox/webhooks)'}",
-            "  State lives in memory: stopping the process discards the shop.",
-        ]
+        sandbox = self.sandbox
+        url = f"http://{host}:{port}"
+        lines = sandbox.describe(url)
+        if sandbox.polled:
+            lines.append(f"  {sandbox.label} sends no webhooks: Fenicia polls it.")
+        else:
+            target = self.webhook_url or "(none; pass --webhook-url, or subscribe through the API)"
+            lines.append(f"  {'webhooks to:':<15}{target}")
+        lines.append("  State lives in memory: stopping the process discards it.")
         return "\n".join(lines)

@@ -14,6 +14,7 @@ from fastapi import Depends, Form, Request, Response
 
 from fenicia.accounts.sessions import SESSION_LIFETIME, LoginRateLimiter, SignedIn, csrf_matches, find_login_session
 from fenicia.web.deps import DbDep
+from fenicia.web.pulse import remember_page_pulse
 from fenicia.web.routing import LoginRequired, Refused
 
 SESSION_COOKIE = "fenicia_session"
@@ -49,10 +50,12 @@ def signed_in(request: Request, db: DbDep) -> SignedIn | None:
         return find_login_session(session, raw)
 
 
-def page_user(user: Annotated[SignedIn | None, Depends(signed_in)]) -> SignedIn:
-    """The signed-in user of a page or partial; otherwise the browser goes to /login."""
+def page_user(request: Request, db: DbDep, user: Annotated[SignedIn | None, Depends(signed_in)]) -> SignedIn:
+    """The signed-in user of a page or partial; otherwise the browser goes to /login. A full page's live
+    fingerprints are read here, before the page reads its data (see :mod:`fenicia.web.pulse`)."""
     if user is None:
         raise LoginRequired()
+    remember_page_pulse(request, db, user.workspace_id)
     return user
 
 

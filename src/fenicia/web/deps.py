@@ -1,4 +1,5 @@
-"""What dashboard routes take from the app: database, dispatcher, settings; and the hand-over to the engine."""
+"""What dashboard routes take from the app: database, secret box, settings, dispatcher; and the hand-over to
+the engine."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Annotated
 import structlog
 from fastapi import Depends, Request
 
+from fenicia.core.crypto import SecretBox
+from fenicia.core.settings import Settings
 from fenicia.db.engine import Database
 from fenicia.engine.interface import Dispatcher
 
@@ -19,12 +22,24 @@ def get_db(request: Request) -> Database:
     return db
 
 
+def get_box(request: Request) -> SecretBox:
+    box: SecretBox = request.app.state.box
+    return box
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 def get_dispatcher(request: Request) -> Dispatcher:
     dispatcher: Dispatcher = request.app.state.dispatcher
     return dispatcher
 
 
 DbDep = Annotated[Database, Depends(get_db)]
+BoxDep = Annotated[SecretBox, Depends(get_box)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
 
 

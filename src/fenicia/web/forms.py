@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -50,17 +51,15 @@ def parse_form(model: type[ModelT], values: dict[str, Any]) -> ModelT:
         raise ValidationFailed(f"Check the form: {problems}.", resolution=FORM_FIX) from exc
 
 
-def action_blockers(channel: str) -> dict[str, str | None]:
-    """For each order action, why this channel can't do it (shown on the disabled form), or None."""
+def action_blockers(channel: str, raw: Mapping[str, Any] | None = None) -> dict[str, str | None]:
+    """For each order action, why it can't be done for this order (shown on the disabled form), or None."""
     spec = channel_specs().get(channel)
     blockers: dict[str, str | None] = {}
     for kind, capability in KIND_CAPABILITY.items():
         if spec is None:
             blockers[kind] = f"{ACTION_WORDS[kind]} is not available: the '{channel}' channel is no longer installed."
-        elif capability not in spec.capabilities:
-            blockers[kind] = spec.unsupported_reasons.get(kind, f"{spec.display_name} does not support this.")
         else:
-            blockers[kind] = None
+            blockers[kind] = spec.blocker(capability, raw)
     return blockers
 
 

@@ -2,7 +2,8 @@
 
 Every dashboard route uses :class:`WebRoute`, which turns the exceptions below, and any
 :class:`~fenicia.core.errors.FeniciaError` a service raises, into a page with the message and the
-resolution and the error's own 4xx status. It also adds the security headers every page needs.
+resolution and the error's own 4xx status; anything unexpected is logged and shown as a 500 page that
+still says what to do. It also adds the security headers every page needs.
 The API's JSON error handlers never see these exceptions, so both live in one app side by side.
 """
 
@@ -12,14 +13,19 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import quote
 
+import structlog
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from fenicia.core.errors import FeniciaError
 from fenicia.web.render import render_error
 
+log = structlog.get_logger(__name__)
+UNEXPECTED_MESSAGE = "Fenicia hit an unexpected error and could not finish this page (details are in the server's log)."
+UNEXPECTED_FIX = "Reload the page to see what was saved, then try again; if it keeps happening, check the server's log."
 SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
@@ -83,6 +89,11 @@ class WebRoute(APIRoute):
                 response = await handler(request)
             except (LoginRequired, RequestValidationError, FeniciaError) as exc:
                 response = _error_page(request, exc)
+            except HTTPException:
+                raise  # Starlette's own (e.g. a malformed form body): its status and handler stand
+            except Exception:
+                log.exception("dashboard_unexpected_error", path=request.url.path, method=request.method)
+                response = render_error(request, 500, UNEXPECTED_MESSAGE, UNEXPECTED_FIX)
             response.headers.update(SECURITY_HEADERS)
             return response
 

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from channel_testkit import closing_connectors
 from fenicia.connectors.base import (
     ChannelConnector,
     NormalizedOrder,
@@ -91,17 +92,12 @@ async def running() -> AsyncIterator[Running]:
 
 @pytest.fixture
 async def make(running: Running) -> AsyncIterator[Factory]:
-    made: list[ShopifyConnector] = []
-
-    def factory(token: str = TOKEN, **overrides: Any) -> ShopifyConnector:
+    def connector(token: str = TOKEN, **overrides: Any) -> ShopifyConnector:
         settings = ShopifySettings(shop_url=running.url, **{**FAST, **overrides})
-        connector = ShopifyConnector(settings, ShopifyCredentials(access_token=token, client_secret=SECRET))
-        made.append(connector)
-        return connector
+        return ShopifyConnector(settings, ShopifyCredentials(access_token=token, client_secret=SECRET))
 
-    yield factory
-    for connector in made:
-        await connector.aclose()
+    async with closing_connectors(connector) as factory:
+        yield factory
 
 
 @pytest.fixture

@@ -164,6 +164,13 @@ async def test_leaky_bucket_throttles_with_retry_after_and_call_limit_header() -
         assert response.headers["x-shopify-shop-api-call-limit"] == "4/4"
 
 
+async def test_with_limits_off_calls_are_not_counted_so_clients_never_slow_down() -> None:
+    async with harness(make_config(bucket_size=4, leak_rate_per_s=0.5, rate_limit_enabled=False)) as h:
+        responses = [await h.api.get("/locations.json") for _ in range(10)]
+        assert {r.status_code for r in responses} == {200}
+        assert {r.headers["x-shopify-shop-api-call-limit"] for r in responses} == {"0/4"}
+
+
 async def test_bucket_leaks_over_time() -> None:
     async with harness(make_config(bucket_size=2, leak_rate_per_s=20.0)) as h:
         assert [(await h.api.get("/locations.json")).status_code for _ in range(2)] == [200, 200]

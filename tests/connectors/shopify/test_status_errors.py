@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
+from channel_error_tables import answerer, error_table_tests, transport_failures
 from fenicia.connectors.shopify.client import may_resend, retry_wait, to_error
 from fenicia.connectors.shopify.settings import ShopifySettings
 from fenicia.core.errors import (
@@ -21,12 +20,7 @@ from fenicia.core.errors import (
 )
 
 REQUEST = httpx.Request("GET", "https://demo.myshopify.com/admin/api/2024-04/orders.json")
-
-
-def answer(status: int, body: Any = None, headers: dict[str, str] | None = None) -> httpx.Response:
-    if isinstance(body, str):
-        return httpx.Response(status, text=body, headers=headers, request=REQUEST)
-    return httpx.Response(status, json=body if body is not None else {}, headers=headers, request=REQUEST)
+answer = answerer(REQUEST)
 
 
 STATUS_TABLE: list[tuple[httpx.Response, type[FeniciaError]]] = [
@@ -54,28 +48,12 @@ STATUS_TABLE: list[tuple[httpx.Response, type[FeniciaError]]] = [
     (answer(423, {"errors": "Locked"}), ConnectorError),
 ]
 
-EXCEPTION_TABLE: list[tuple[Exception, type[FeniciaError]]] = [
-    (httpx.ConnectTimeout("timed out", request=REQUEST), TransientError),
-    (httpx.ReadTimeout("timed out", request=REQUEST), TransientError),
-    (httpx.WriteTimeout("timed out", request=REQUEST), TransientError),
-    (httpx.PoolTimeout("timed out", request=REQUEST), TransientError),
-    (httpx.ConnectError("refused", request=REQUEST), TransientError),
-    (httpx.RemoteProtocolError("closed", request=REQUEST), TransientError),
-    (httpx.ReadError("reset", request=REQUEST), TransientError),
-    (RuntimeError("boom"), ConnectorError),
-]
+EXCEPTION_TABLE = transport_failures(REQUEST)
 
 
-@pytest.mark.parametrize(("response", "expected"), STATUS_TABLE, ids=lambda v: getattr(v, "status_code", ""))
-def test_status_maps_to_error(response: httpx.Response, expected: type[FeniciaError]) -> None:
-    error = to_error(response)
-    assert type(error) is expected
-    assert error.message
-
-
-@pytest.mark.parametrize(("exc", "expected"), EXCEPTION_TABLE, ids=lambda v: type(v).__name__)
-def test_exception_maps_to_error(exc: Exception, expected: type[FeniciaError]) -> None:
-    assert type(to_error(exc)) is expected
+test_status_maps_to_error, test_exception_maps_to_error = error_table_tests(
+    to_error, STATUS_TABLE, EXCEPTION_TABLE, with_resolution=False
+)
 
 
 def test_401_message_and_resolution() -> None:

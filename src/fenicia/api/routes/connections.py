@@ -10,7 +10,13 @@ from fastapi.responses import JSONResponse
 
 from fenicia.api.deps import BoxDep, DbDep, DispatcherDep, SettingsDep, WorkspaceId, after_commit
 from fenicia.api.schemas import ConnectionTestResult
-from fenicia.channels.schemas import ConnectionCreate, ConnectionPublic, ConnectionUpdate, SyncRunPublic
+from fenicia.channels.schemas import (
+    ChannelTypePublic,
+    ConnectionCreate,
+    ConnectionPublic,
+    ConnectionUpdate,
+    SyncRunPublic,
+)
 from fenicia.channels.services import (
     build_connector,
     create_connection,
@@ -20,7 +26,7 @@ from fenicia.channels.services import (
     list_runs,
     request_sync,
 )
-from fenicia.channels.views import connection_public, update_connection
+from fenicia.channels.views import channel_types, connection_public, update_connection
 from fenicia.connectors.base import ChannelConnector
 from fenicia.core.crypto import SecretBox
 from fenicia.core.errors import FeniciaError
@@ -29,6 +35,13 @@ from fenicia.db.engine import Database
 router = APIRouter(prefix="/api/v1", tags=["connections"])
 
 MAX_RUNS_LISTED = 200
+
+
+@router.get("/channels", tags=["channels"])
+def list_channel_types(ws: WorkspaceId) -> list[ChannelTypePublic]:
+    """The channels Fenicia connects, with the capability matrix (what each refuses, and why) and the
+    default sync frequency; the settings and credentials each needs, as JSON Schema."""
+    return channel_types()
 
 
 @router.post("/connections", status_code=status.HTTP_201_CREATED)
@@ -64,7 +77,7 @@ def update(
 
 def _load_connector(db: Database, box: SecretBox, ws: int, connection_id: int) -> ChannelConnector:
     with db.read_session() as session:
-        return build_connector(get_connection(session, ws, connection_id), box)
+        return build_connector(get_connection(session, ws, connection_id), box, db)
 
 
 @router.post(

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from fenicia.connectors.base import ChannelSpec
+from fenicia.connectors.base import ChannelSpec, TokenStore
 from fenicia.connectors.shopify.connector import CAPABILITIES, ShopifyConnector
 from fenicia.connectors.shopify.settings import ShopifyCredentials, ShopifySettings
 from fenicia.connectors.shopify.webhooks import ORDER_TOPICS
 from fenicia.core.errors import ConfigError
 
 
-def build(settings: BaseModel, credentials: BaseModel) -> ShopifyConnector:
-    """A connector for one store; the registry passes the models named in ``SPEC``."""
+def build(settings: BaseModel, credentials: BaseModel, tokens: TokenStore | None = None) -> ShopifyConnector:
+    """A connector for one store; the registry passes the models named in ``SPEC``.
+
+    Shopify's offline access tokens do not expire, so the token store is not used."""
     if not isinstance(settings, ShopifySettings):
         raise ConfigError("Shopify settings are of the wrong type")
     if not isinstance(credentials, ShopifyCredentials):

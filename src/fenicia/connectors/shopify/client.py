@@ -19,7 +19,10 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import structlog
 
+from fenicia.connectors import httpkit
+from fenicia.connectors.httpkit import remote_error, retry_after, retry_or_raise
 from fenicia.connectors.shopify.settings import ShopifyCredentials, ShopifySettings
+from fenicia.core import jsonfast
 from fenicia.core.errors import (
     AuthError,
     ConflictError,
@@ -39,9 +42,6 @@ CALL_LIMIT_HEADER = "X-Shopify-Shop-Api-Call-Limit"
 RECONNECT = "Reconnect the channel in Settings."
 # Shopify's own REST client retries exactly these statuses (admin-api-client constants.ts).
 RETRIABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
-# Statuses and exceptions that prove the request was not carried out: safe to resend even a POST.
-NOT_PROCESSED_STATUSES = frozenset({429, 503})
-NOT_SENT_EXCEPTIONS: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 SCOPE_PATTERN = re.compile(r"\b((?:read|write|unauthenticated_read|unauthenticated_write)_[a-z_]+)\b")
 # 422 texts that mean "clashes with the order's current state" rather than "bad input".
 CONFLICT_PATTERN = re.compile(r"\balready\b|\bcannot (be )?cancel|\bis cancell?ed\b", re.IGNORECASE)
@@ -58,7 +58,7 @@ class ShopifyResponse:
 def to_error(outcome: httpx.Response | Exception) -> FeniciaError:
     """The one mapping of Shopify answers and transport failures to the Fenicia error taxonomy."""
     if isinstance(outcome, Exception):
-        return _error_for_exception(outcome)
+        return remote_error(outcome, "Shopify")
     status, message = outcome.status_code, shopify_message(outcome)
     if status == 401:
         return AuthError("Shopify rejected the access token", resolution=RECONNECT, status=401)
@@ -71,26 +71,14 @@ def to_error(outcome: httpx.Response | Exception) -> FeniciaError:
     if status in (400, 406, 422):
         return ValidationFailed(f"Shopify rejected the request: {message}", status=status)
     if status == 429:
-        return RateLimitedError("Shopify rate limit reached", retry_after=retry_after_of(outcome))
+        return RateLimitedError("Shopify rate limit reached", retry_after=retry_after(outcome))
     if status >= 500:
-        return TransientError(f"Shopify answered {status}", retry_after=retry_after_of(outcome), status=status)
+        return TransientError(f"Shopify answered {status}", retry_after=retry_after(outcome), status=status)
     return ConnectorError(
         f"Shopify answered {status}: {message}",
         resolution="Check the store's status in the Shopify admin.",
         status=status,
     )
-
-
-def _error_for_exception(exc: Exception) -> FeniciaError:
-    if isinstance(exc, FeniciaError):
-        return exc
-    if isinstance(exc, httpx.TimeoutException):
-        return TransientError(f"Shopify did not answer in time ({type(exc).__name__})")
-    if isinstance(exc, httpx.ConnectError):
-        return TransientError("Could not connect to Shopify")
-    if isinstance(exc, httpx.HTTPError):
-        return TransientError(f"Network error talking to Shopify ({type(exc).__name__})")
-    return ConnectorError(f"Unexpected error talking to Shopify ({type(exc).__name__})")
 
 
 def _forbidden(message: str) -> AuthError:
@@ -126,14 +114,6 @@ def _flatten_errors(errors: Any) -> str:
     return "" if errors is None else str(errors)
 
 
-def retry_after_of(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return max(float(value), 0.0) if value is not None else None
-    except ValueError:
-        return None
-
-
 def next_page_info(link_header: str | None) -> str | None:
     """The ``page_info`` of the ``rel="next"`` URL in a ``Link`` header, or None on the last page."""
     match = LINK_NEXT_PATTERN.search(link_header or "")
@@ -152,24 +132,14 @@ def parse_call_limit(value: str | None) -> tuple[int, int] | None:
 
 
 def retry_wait(error: FeniciaError, attempt: int, settings: ShopifySettings) -> float | None:
-    """Seconds to wait before retry number ``attempt + 1`` inside the call; None: give up now."""
-    if attempt >= settings.max_retries_in_call or not isinstance(error, TransientError):
-        return None
-    if error.retry_after is not None:
-        return error.retry_after if error.retry_after <= settings.retry_wait_cap_seconds else None
-    if isinstance(error, RateLimitedError):
-        return min(1.0 / settings.leak_rate_per_s, settings.retry_wait_cap_seconds)
-    return min(settings.retry_base_wait_seconds * 2.0**attempt, settings.retry_wait_cap_seconds)
+    """Seconds to wait before retry number ``attempt + 1`` inside the call; None: give up now. A throttle
+    without Retry-After waits for one call to leak out of the bucket."""
+    return httpkit.retry_wait(error, attempt, settings, rate_limited_wait=1.0 / settings.leak_rate_per_s)
 
 
 def may_resend(outcome: httpx.Response | Exception, idempotent: bool) -> bool:
     """A GET may always be resent; a POST only when Shopify surely did not act on it."""
-    if isinstance(outcome, httpx.Response):
-        statuses = RETRIABLE_STATUSES if idempotent else NOT_PROCESSED_STATUSES
-        return outcome.status_code in statuses
-    if isinstance(outcome, NOT_SENT_EXCEPTIONS):
-        return True
-    return idempotent and isinstance(outcome, httpx.TransportError)
+    return httpkit.may_resend(outcome, idempotent, RETRIABLE_STATUSES)
 
 
 class ShopifyClient:
@@ -232,10 +202,7 @@ class ShopifyClient:
                 return _decode(outcome, path)
             error = to_error(outcome)
             wait = retry_wait(error, attempt, self.settings) if may_resend(outcome, idempotent) else None
-            if wait is None:
-                raise error from (outcome if isinstance(outcome, Exception) else None)
-            log.warning("shopify.retry", method=method, path=path, error=error.code, wait_s=wait)
-            await asyncio.sleep(wait)
+            await retry_or_raise(error, wait, outcome, event="shopify.retry", method=method, path=path)
             attempt += 1
 
     async def _send(
@@ -269,7 +236,7 @@ def _decode(response: httpx.Response, path: str) -> ShopifyResponse:
     body: Any = {}
     if response.content.strip():
         try:
-            body = response.json()
+            body = jsonfast.loads(response.content)
         except ValueError:
             raise TransientError(f"Shopify's answer to {path} is not JSON") from None
     if not isinstance(body, dict):

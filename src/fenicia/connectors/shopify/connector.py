@@ -8,6 +8,7 @@ we look for an existing fulfillment with the same tracking number (or marker) an
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -48,6 +49,9 @@ FULFILLABLE_FO_STATUSES = frozenset({"open", "in_progress"})
 CANCEL_REASONS = frozenset({"customer", "declined", "fraud", "inventory", "other", "staff"})
 # Per-item stock failures that concern that item only; auth, rate-limit and network errors stop the batch.
 ITEM_ERRORS = (RemoteNotFound, ValidationFailed, ConflictError, InvalidRecord)
+# A stock write to an inventory item the store no longer has (its variant or product was deleted): Shopify
+# answers 404, which could also mean the location is gone (checked), or a 422 naming the item [U].
+ITEM_GONE_PATTERN = re.compile(r"inventory item (does not exist|not found)", re.IGNORECASE)
 
 
 def idempotency_marker(key: str) -> str:
@@ -64,6 +68,7 @@ class ShopifyConnector:
         self._client_secret = credentials.client_secret
         self.client = ShopifyClient(settings, credentials)
         self._location_id: int | None = settings.location_id
+        self._location_confirmed = False  # the stock location was seen active during this set_stock call
 
     async def test_connection(self) -> str:
         """The store's name, proving the token works."""
@@ -163,8 +168,10 @@ class ShopifyConnector:
             yield [listing for product in products for listing in product_listings(product)]
 
     async def set_stock(self, items: list[StockUpdate]) -> list[StockResult]:
-        """Absolute ``available`` per inventory item at the configured (or first) location."""
+        """Absolute ``available`` per inventory item at the configured (or first) location. An item the
+        store no longer has is ``skipped``; a location that is no longer active fails the whole call."""
         location_id = await self._stock_location()
+        self._location_confirmed = False
         return [await self._set_one(item, location_id) for item in items]
 
     async def aclose(self) -> None:
@@ -177,9 +184,28 @@ class ShopifyConnector:
         body = {"location_id": location_id, "inventory_item_id": int(ref), "available": item.quantity}
         try:
             await self.client.post("inventory_levels/set.json", body, idempotent=True)
+        except RemoteNotFound as exc:
+            await self._require_active_location(location_id)  # else the item is what is gone
+            return StockResult(item.external_id, ok=False, error=exc.message, skipped=True)
         except ITEM_ERRORS as exc:
-            return StockResult(item.external_id, ok=False, error=exc.message)
+            gone = ITEM_GONE_PATTERN.search(exc.message) is not None
+            return StockResult(item.external_id, ok=False, error=exc.message, skipped=gone)
         return StockResult(item.external_id, ok=True)
+
+    async def _require_active_location(self, location_id: int) -> None:
+        """ConfigError unless the stock location is still an active location of the store (once a call)."""
+        if self._location_confirmed:
+            return
+        locations = (await self.client.get("locations.json")).body.get("locations") or []
+        if not any(
+            isinstance(loc, dict) and loc.get("id") == location_id and loc.get("active", True) for loc in locations
+        ):
+            self._location_id = self.settings.location_id  # a location we picked is picked again next time
+            raise ConfigError(
+                f"The Shopify location {location_id} that receives stock is not an active location any more",
+                resolution="Reactivate it in Shopify, or set another location_id in the connection's settings.",
+            )
+        self._location_confirmed = True
 
     async def _stock_location(self) -> int:
         if self._location_id is None:

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import structlog
 
 from fenicia.connectors.base import NormalizedLine, NormalizedOrder, NormalizedShipment, OrderCursor, OrderPage
+from fenicia.connectors.fields import amount
 from fenicia.connectors.shopify.client import JSON, ShopifyClient
 from fenicia.core.clock import as_utc
 from fenicia.core.errors import InvalidRecord
@@ -198,17 +199,7 @@ def _int(value: Any, label: str) -> int:
 
 
 def _money(raw: Mapping[str, Any], field: str, where: str = "") -> Decimal | None:
-    value = raw.get(field)
-    if value is None or value == "":
-        return None
-    label = f"{where}.{field}" if where else field
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise InvalidRecord(f"Shopify order field '{label}' is not an amount: {value!r}", field=label) from None
-    if not amount.is_finite():
-        raise InvalidRecord(f"Shopify order field '{label}' is not an amount: {value!r}", field=label)
-    return amount
+    return amount(raw.get(field), f"{where}.{field}" if where else field, "Shopify")
 
 
 def _time_field(raw: Mapping[str, Any], field: str, fallback: str | None = None) -> datetime:

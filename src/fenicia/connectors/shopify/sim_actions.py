@@ -113,7 +113,7 @@ def create_fulfillment(store: ShopStore, payload: Any) -> tuple[Order, Fulfillme
         urls,
         notify_customer=bool(body.get("notify_customer")),
     )
-    _apply_units(order, units, +1)
+    _apply_units(store, order, units, +1)
     order.fulfillments.append(fulfillment)
     store.fulfillments[fulfillment.id] = order
     _after_fulfillment_change(store, order, now)
@@ -124,11 +124,16 @@ def create_fulfillment(store: ShopStore, payload: Any) -> tuple[Order, Fulfillme
     return order, fulfillment
 
 
-def _apply_units(order: Order, units: dict[int, int], sign: int) -> None:
+def _apply_units(store: ShopStore, order: Order, units: dict[int, int], sign: int) -> None:
+    """Fulfil (sign +1) or un-fulfil (-1) units; when orders commit stock, fulfilled units leave it."""
+    location_id = order.fulfillment_orders[0].location_id
     for li_id, quantity in units.items():
         line = order.line(li_id)
-        if line is not None:
-            line.fulfilled = max(line.fulfilled + sign * quantity, 0)
+        if line is None:
+            continue
+        line.fulfilled = max(line.fulfilled + sign * quantity, 0)
+        if store.config.decrement_inventory_on_order and line.inventory_item_id is not None:
+            store.ship(line.inventory_item_id, location_id, sign * quantity)
 
 
 def _after_fulfillment_change(store: ShopStore, order: Order, now: float) -> None:
@@ -167,7 +172,7 @@ def cancel_fulfillment(store: ShopStore, fulfillment_id: int) -> tuple[Order, Fu
     if fulfillment.status != "success":
         raise unprocessable("Fulfillment is already cancelled.")
     fulfillment.status = "cancelled"
-    _apply_units(order, fulfillment.quantities, -1)
+    _apply_units(store, order, fulfillment.quantities, -1)
     now = store.touch(order)
     fulfillment.updated_at = now
     _after_fulfillment_change(store, order, now)
@@ -191,6 +196,8 @@ def cancel_order(store: ShopStore, order_id: int, params: dict[str, Any]) -> Ord
         raise ApiError(422, {"reason": ["is not included in the list"]})
     if params.get("restock"):
         store.move_stock(order, +1)
+    elif store.config.decrement_inventory_on_order:
+        store.release_stock(order)
     now = store.touch(order)
     order.cancelled_at, order.cancel_reason, order.closed_at = now, reason, now
     order.financial_status = CANCEL_FINANCIAL.get(order.financial_status, order.financial_status)
@@ -253,7 +260,7 @@ def _apply_quantities(
         if delta == 0:
             continue
         if store.config.decrement_inventory_on_order and line.inventory_item_id is not None:
-            store.adjust_inventory(line.inventory_item_id, order.fulfillment_orders[0].location_id, -delta)
+            store.commit(line.inventory_item_id, order.fulfillment_orders[0].location_id, delta)
         if delta > 0:
             line.quantity += delta
         else:

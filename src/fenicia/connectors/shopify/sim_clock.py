@@ -6,6 +6,8 @@ import math
 import time
 from datetime import UTC, datetime, timedelta, timezone
 
+from fenicia.sandbox.simkit import parse_query_time
+
 
 class SimClock:
     """Issues timestamps at the shop's precision and renders them the way Shopify REST does."""
@@ -55,14 +57,4 @@ class SimClock:
         return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def parse_timestamp(value: str) -> float:
-    """Parse a query-string timestamp; a '+' decoded to a space by lax clients is restored."""
-    text = value.strip()
-    if len(text) > 6 and text[-6] == " ":
-        text = f"{text[:-6]}+{text[-5:]}"
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)  # [U] Shopify may read naive times in the shop's zone
-    return moment.timestamp()
+parse_timestamp = parse_query_time  # [U] Shopify may read naive times in the shop's zone: read as UTC here

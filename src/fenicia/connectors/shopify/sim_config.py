@@ -6,8 +6,9 @@ sandbox operator can flip it when the real behaviour turns out to differ.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
+
+from fenicia.sandbox.channelkit import CheckedConfig
 
 # Shopify retries a failed delivery 8 times over about 4 hours with exponential backoff [C]; the
 # exact schedule is not published, so this doubling series (sum ~3.98 h) is an assumption [U].
@@ -46,7 +47,7 @@ CANCEL_REASONS: frozenset[str] = frozenset({"customer", "declined", "fraud", "in
 
 
 @dataclass
-class ShopifySimConfig:
+class ShopifySimConfig(CheckedConfig):
     """Settings of one simulated shop. Fields after `seed` are extensions of the lead's interface."""
 
     shop_domain: str = "demo-store.myshopify.com"
@@ -79,41 +80,3 @@ class ShopifySimConfig:
     bulk_history_days: float = 30.0  # bulk-seeded orders are spread over this many past days
     decrement_inventory_on_order: bool = True
     shop_id: int = 548380009
-
-    def update(self, changes: dict[str, Any]) -> list[str]:
-        """Apply runtime changes (the control API); returns the names it changed."""
-        known = {f.name: f for f in fields(self)}
-        unknown = sorted(set(changes) - set(known))
-        if unknown:
-            raise ValueError(f"unknown config field(s): {', '.join(unknown)}")
-        for name, value in changes.items():
-            _check_type(name, getattr(self, name), value)
-        for name, value in changes.items():
-            setattr(self, name, value)
-        return sorted(changes)
-
-    def public(self) -> dict[str, Any]:
-        """The settings as JSON, secrets included: this is a sandbox, not a real shop."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-NULLABLE_FIELDS = frozenset({"generator_interval_s"})
-
-
-def _check_type(name: str, current: Any, value: Any) -> None:
-    """Runtime changes come from JSON: accept only values of the field's kind."""
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if value is None:
-        ok = name in NULLABLE_FIELDS
-    elif isinstance(current, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(current, int):
-        ok = number and float(value).is_integer()
-    elif isinstance(current, float) or name in NULLABLE_FIELDS:
-        ok = number
-    elif isinstance(current, list):
-        ok = isinstance(value, list) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-    else:
-        ok = isinstance(value, type(current))
-    if not ok:
-        raise ValueError(f"invalid value for {name}: {value!r}")

@@ -56,6 +56,11 @@ class InventoryLevel:
     location_id: int
     available: int
     updated_at: float
+    committed: int = 0  # units of open orders not fulfilled yet; on hand = available + committed
+
+    @property
+    def on_hand(self) -> int:
+        return self.available + self.committed
 
 
 @dataclass

@@ -12,6 +12,7 @@ import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from fenicia.connectors.shopify.sim_clock import parse_timestamp
@@ -87,9 +88,14 @@ class OrderFilter:
         return order.fulfillment_status in FULFILLMENT_FILTERS.get(str(wanted), {wanted})
 
     def sort_key(self, order: Order) -> SortKey:
-        field, direction = self.order.split()
+        field, direction = self._order_parts
         value = float(order.id) if field == "id" else _time_of(order, field)
         return (-value, -order.id) if direction == "desc" else (value, order.id)
+
+    @cached_property
+    def _order_parts(self) -> tuple[str, str]:
+        field, direction = self.order.split()
+        return field, direction
 
 
 def _time_of(order: Order, field: str) -> float:
@@ -238,8 +244,24 @@ class Page(Generic[T]):
 
 
 def paginate(items: Iterable[T], key: Callable[[T], SortKey], limit: int, cursor: Cursor | None) -> Page[T]:
+    return page_of(sort_items(items, key), limit, cursor)
+
+
+@dataclass
+class Sorted(Generic[T]):
+    """Items with their sort keys, in key order: one sort serves every page of a walk."""
+
+    keyed: list[tuple[SortKey, T]]
+    keys: list[SortKey]
+
+
+def sort_items(items: Iterable[T], key: Callable[[T], SortKey]) -> Sorted[T]:
     keyed = sorted(((key(item), item) for item in items), key=lambda pair: pair[0])
-    keys = [k for k, _ in keyed]
+    return Sorted(keyed, [k for k, _ in keyed])
+
+
+def page_of(index: Sorted[T], limit: int, cursor: Cursor | None) -> Page[T]:
+    keyed, keys = index.keyed, index.keys
     if cursor is None:
         start, end = 0, min(limit, len(keyed))
     elif cursor.direction == "next":

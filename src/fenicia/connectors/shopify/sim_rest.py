@@ -15,25 +15,30 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from fenicia.connectors.shopify import sim_actions
+from fenicia.connectors.shopify import sim_actions, sim_graphql
+from fenicia.connectors.shopify.sim_clock import parse_timestamp
 from fenicia.connectors.shopify.sim_faults import DEFAULT_TIMEOUT_HOLD_S, FaultRule
-from fenicia.connectors.shopify.sim_models import ApiError, missing_parameter, not_found
+from fenicia.connectors.shopify.sim_models import ApiError, Order, missing_parameter, not_found
 from fenicia.connectors.shopify.sim_query import (
     Cursor,
+    OrderFilter,
     Page,
+    Sorted,
     check_page_info_alone,
     decode_cursor,
     encode_cursor,
     filter_from_json,
     filter_to_json,
+    page_of,
     paginate,
     parse_fields,
     parse_limit,
     parse_order_filter,
     select_fields,
+    sort_items,
 )
 from fenicia.connectors.shopify.sim_render import (
     JSON,
@@ -43,6 +48,8 @@ from fenicia.connectors.shopify.sim_render import (
     render_location,
     render_product,
 )
+from fenicia.core import jsonfast
+from fenicia.sandbox.simkit import route_path
 
 if TYPE_CHECKING:
     from fenicia.connectors.shopify.simulator import ShopifySimulator
@@ -54,18 +61,11 @@ PREFIX = "/admin/api/{version}"
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return JSONResponse(body, status_code=status, headers=headers)
+    return Response(jsonfast.dumps_bytes(body), status_code=status, headers=headers, media_type="application/json")
 
 
 def error_response(status: int, errors: Any, headers: dict[str, str] | None = None) -> Response:
     return json_response({"errors": errors}, status, headers)
-
-
-def route_path(request: Request) -> str:
-    """The path below the simulator's mount point (e.g. /admin/api/2024-04/orders.json)."""
-    path: str = request.scope["path"]
-    root: str = request.scope.get("root_path", "")
-    return path[len(root) :] if root and path.startswith(root) else path
 
 
 async def read_json(request: Request) -> Any:
@@ -80,9 +80,10 @@ async def read_json(request: Request) -> Any:
 
 def _scope_for(method: str, path: str) -> str:
     """The OAuth scope a `missing_scope` fault names, guessed from the resource."""
-    access = "read" if method == "GET" else "write"
+    access = "read" if method == "GET" or path.endswith("/graphql.json") else "write"  # [U] GraphQL: reads only
     for marker, resource in (
         ("inventory", "inventory"),
+        ("graphql", "inventory"),
         ("product", "products"),
         ("location", "locations"),
         ("fulfillment", "orders"),
@@ -95,6 +96,7 @@ def _scope_for(method: str, path: str) -> str:
 class RestApi:
     def __init__(self, sim: ShopifySimulator) -> None:
         self.sim = sim
+        self._index_cache: tuple[tuple[str, int, int], Sorted[Order]] | None = None
 
     # -- the guard ------------------------------------------------------------------------------
 
@@ -206,6 +208,7 @@ class RestApi:
             r("/inventory_levels.json", self.list_inventory_levels),
             r("/inventory_levels/set.json", self.set_inventory_level, "POST"),
             r("/inventory_levels/adjust.json", self.adjust_inventory_level, "POST"),
+            r("/graphql.json", self.graphql, "POST"),
             r("/webhooks.json", self.list_webhooks),
             r("/webhooks.json", self.create_webhook, "POST"),
             r("/webhooks/count.json", self.count_webhooks),
@@ -245,11 +248,21 @@ class RestApi:
         cursor = self._cursor(request)
         flt = filter_from_json(cursor.filter) if cursor else parse_order_filter(params, self.sim.config)
         store = self.sim.store
-        matching = (o for o in store.iter_orders() if flt.matches(o))
-        page = paginate(matching, flt.sort_key, limit, cursor)
+        page = page_of(self._order_index(flt), limit, cursor)
         orders = [select_fields(store.render(o), fields) for o in page.items]
         headers = self._link_header(request, filter_to_json(flt), page, limit, fields)
         return json_response({"orders": orders}, headers=headers)
+
+    def _order_index(self, flt: OrderFilter) -> Sorted[Order]:
+        """The filter's matching orders in sort order, computed once per state of the shop: walking
+        every page of a large shop does not filter and sort the whole shop again for each page."""
+        store = self.sim.store
+        cache_key = (repr(flt), store.version, len(store.orders))
+        cached = self._index_cache
+        if cached is None or cached[0] != cache_key:
+            matching = (o for o in store.iter_orders() if flt.matches(o))
+            cached = self._index_cache = (cache_key, sort_items(matching, flt.sort_key))
+        return cached[1]
 
     async def count_orders(self, request: Request) -> Response:
         flt = parse_order_filter(dict(request.query_params), self.sim.config)
@@ -335,19 +348,25 @@ class RestApi:
         return json_response({"locations": [render_location(loc, iso) for loc in self.sim.store.locations]})
 
     async def list_inventory_levels(self, request: Request) -> Response:
+        """Levels of the given items and/or locations, ``updated_at_min`` for a delta, in (item, location)
+        order [U], cursor-paged with ``page_info`` and a ``Link`` header like the other listings."""
         params = dict(request.query_params)
-        items = _id_set(params.get("inventory_item_ids"), "inventory_item_ids")
-        locations = _id_set(params.get("location_ids"), "location_ids")
-        if items is None and locations is None:
-            raise ApiError(422, {"base": ["inventory_item_ids or location_ids must be present"]})  # [U]
         limit = parse_limit(params, self.sim.config)
-        levels = [
+        cursor = self._cursor(request)
+        flt = cursor.filter if cursor else _levels_filter(params)
+        items, locations = _set_or_none(flt.get("inventory_item_ids")), _set_or_none(flt.get("location_ids"))
+        since = flt.get("updated_at_min")
+        matching = (
             lvl
             for lvl in self.sim.store.levels.values()
-            if (items is None or lvl.inventory_item_id in items) and (locations is None or lvl.location_id in locations)
-        ][:limit]
+            if (items is None or lvl.inventory_item_id in items)
+            and (locations is None or lvl.location_id in locations)
+            and (since is None or lvl.updated_at >= since)
+        )
+        page = paginate(matching, lambda lvl: (float(lvl.inventory_item_id), lvl.location_id), limit, cursor)
         iso = self.sim.clock.iso
-        return json_response({"inventory_levels": [render_inventory_level(lvl, iso) for lvl in levels]})
+        levels = [render_inventory_level(lvl, iso) for lvl in page.items]
+        return json_response({"inventory_levels": levels}, headers=self._link_header(request, flt, page, limit, None))
 
     async def set_inventory_level(self, request: Request) -> Response:
         body = await read_json(request)
@@ -360,6 +379,10 @@ class RestApi:
         item, location, delta = _ints(body, "inventory_item_id", "location_id", "available_adjustment")
         level = self.sim.store.adjust_inventory(item, location, delta)
         return json_response({"inventory_level": render_inventory_level(level, self.sim.clock.iso)})
+
+    async def graphql(self, request: Request) -> Response:
+        """The GraphQL Admin API, as far as reading stock needs it (see ``sim_graphql``)."""
+        return json_response(sim_graphql.answer(self.sim.store, await read_json(request)))
 
     # -- webhooks -------------------------------------------------------------------------------
 
@@ -412,6 +435,29 @@ def _id_filter(params: dict[str, str]) -> dict[str, Any]:
     ids = _id_set(params.get("ids"), "ids")
     since = _id_set(params.get("since_id"), "since_id")
     return {"ids": sorted(ids) if ids is not None else None, "since_id": min(since) if since else None}
+
+
+def _set_or_none(ids: list[int] | None) -> set[int] | None:
+    return None if ids is None else set(ids)
+
+
+def _levels_filter(params: dict[str, str]) -> dict[str, Any]:
+    """The filter of GET inventory_levels.json, as JSON (it is baked into the page_info cursor)."""
+    items = _id_set(params.get("inventory_item_ids"), "inventory_item_ids")
+    locations = _id_set(params.get("location_ids"), "location_ids")
+    if items is None and locations is None:
+        raise ApiError(422, {"base": ["inventory_item_ids or location_ids must be present"]})  # [U]
+    since = None
+    if params.get("updated_at_min"):
+        try:
+            since = parse_timestamp(params["updated_at_min"])
+        except ValueError as exc:
+            raise ApiError(400, {"updated_at_min": ["is invalid"]}) from exc  # [U] exact body
+    return {
+        "inventory_item_ids": sorted(items) if items is not None else None,
+        "location_ids": sorted(locations) if locations is not None else None,
+        "updated_at_min": since,
+    }
 
 
 def _ints(body: Any, *names: str) -> list[int]:

@@ -79,6 +79,7 @@ class ShopStore:
         self.variants_by_item: dict[int, Variant] = {}
         self.levels: dict[tuple[int, int], InventoryLevel] = {}
         self.orders: dict[int, Order] = {}
+        self.version = 0  # bumped by every change to an order: list indexes are cached against it
         self.fulfillments: dict[int, Order] = {}  # fulfillment id -> its order
         self.fulfillment_orders: dict[int, Order] = {}  # fulfillment order id -> its order
         self.customers: dict[int, Customer] = {}  # pool slot -> customer
@@ -132,6 +133,19 @@ class ShopStore:
         level = self.inventory_level(inventory_item_id, location_id)
         return self.set_inventory(inventory_item_id, location_id, level.available + delta)
 
+    def commit(self, inventory_item_id: int, location_id: int, units: int) -> None:
+        """An order takes (``units`` > 0) or gives back (< 0) stock: it moves between available and committed."""
+        level = self.inventory_level(inventory_item_id, location_id)
+        level.committed = max(level.committed + units, 0)
+        self.set_inventory(inventory_item_id, location_id, level.available - units)
+
+    def ship(self, inventory_item_id: int, location_id: int, units: int) -> None:
+        """Fulfilled units (or, negative, a cancelled fulfillment's) leave the shop: committed, and so on
+        hand, drops; available does not change."""
+        level = self.inventory_level(inventory_item_id, location_id)
+        level.committed = max(level.committed - units, 0)
+        level.updated_at = self.clock.next_after(level.updated_at)
+
     def _variant_for(self, spec: dict[str, Any]) -> Variant:
         if spec.get("variant_id") is not None:
             found = next(
@@ -181,6 +195,7 @@ class ShopStore:
     def touch(self, order: Order) -> float:
         """Bump updated_at: strictly later than before, even within the same clock tick."""
         order.updated_at = self.clock.next_after(order.updated_at)
+        self.version += 1
         return order.updated_at
 
     def new_line(self, spec: dict[str, Any]) -> LineItem:
@@ -284,6 +299,7 @@ class ShopStore:
         order = self._new_order(spec, self.clock.next_after(None) if created is None else created)
         order.extra = spec
         self.orders[order.id] = order
+        self.version += 1
         if self.config.decrement_inventory_on_order:
             self.move_stock(order, -1)
         self.emit("orders/create", order)
@@ -292,12 +308,21 @@ class ShopStore:
         return order
 
     def move_stock(self, order: Order, sign: int, lines: list[LineItem] | None = None) -> None:
-        """Take (sign -1) or give back (+1) the unfulfilled units at the assigned location."""
+        """Take (sign -1) or give back (+1) the unfulfilled units at the assigned location: taken units
+        are committed to the order until fulfilled."""
         location_id = order.fulfillment_orders[0].location_id
         for li in lines if lines is not None else order.line_items:
             units = li.current_quantity - li.fulfilled
             if li.inventory_item_id is not None and units > 0:
-                self.adjust_inventory(li.inventory_item_id, location_id, sign * units)
+                self.commit(li.inventory_item_id, location_id, -sign * units)
+
+    def release_stock(self, order: Order) -> None:
+        """A cancelled order not restocked: its committed units leave the shop (on hand drops) [U]."""
+        location_id = order.fulfillment_orders[0].location_id
+        for li in order.line_items:
+            units = li.current_quantity - li.fulfilled
+            if li.inventory_item_id is not None and units > 0:
+                self.ship(li.inventory_item_id, location_id, units)
 
     def bulk_create(self, count: int) -> None:
         """Seed `count` past orders fast: no webhooks, no stock moves, times spread over history."""
@@ -312,11 +337,13 @@ class ShopStore:
             )
             order.updated_at = max(order.updated_at, created)
             self.orders[order.id] = order
+            self.version += 1
 
     def delete_order(self, order_id: int) -> None:
         """Deleted at the source: every later read answers 404. Fires orders/delete."""
         order = self.get_order(order_id)
         del self.orders[order_id]
+        self.version += 1
         for f in order.fulfillments:
             self.fulfillments.pop(f.id, None)
         for fo in order.fulfillment_orders:

@@ -1,22 +1,19 @@
 """Webhook subscriptions and signed deliveries with Shopify's retry policy.
 
 A delivery is one event for one subscription. Its id (X-Shopify-Webhook-Id), body and
-X-Shopify-Triggered-At stay the same on every attempt. Deliveries go through an asyncio queue
-served by one dispatcher task, so they leave in the order the events happened unless a
-`reorder_webhooks` fault holds them back.
+X-Shopify-Triggered-At stay the same on every attempt. Sending, ordering, retries and the webhook
+faults are `fenicia.sandbox.webhook_sender`'s; this module adds Shopify's subscriptions and headers.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import random
-import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
@@ -27,8 +24,7 @@ from fenicia.connectors.shopify.sim_faults import FaultSet
 from fenicia.connectors.shopify.sim_models import ApiError, not_found
 from fenicia.connectors.shopify.sim_render import JSON
 from fenicia.connectors.shopify.sim_seed import IdSequence
-
-MAX_KEPT_DELIVERIES = 100_000
+from fenicia.sandbox import webhook_sender
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -70,21 +66,15 @@ class Attempt:
 
 
 @dataclass
-class Delivery:
+class Delivery(webhook_sender.Delivery):
+    """One event for one subscription: its id, body and X-Shopify-Triggered-At stay the same on every attempt."""
+
     webhook_id: str
-    topic: str
     order_id: int | None
-    address: str
     subscription_id: int
     api_version: str
     body: bytes
     triggered_at: str
-    status: str = "pending"  # pending | delivered | failed | dropped
-    held: bool = False
-    retries_scheduled: int = 0
-    next_attempt_at: float | None = None
-    attempts: list[Attempt] = field(default_factory=list)
-    timer: asyncio.TimerHandle | None = field(default=None, repr=False)
 
     def headers(self, secret: str, shop_domain: str) -> dict[str, str]:
         return {
@@ -109,7 +99,7 @@ class Delivery:
             "status": self.status,
             "held": self.held,
             "next_attempt_at": self.next_attempt_at,
-            "answered_2xx": any(_is_2xx(a.status_code) for a in self.attempts),
+            "answered_2xx": any(webhook_sender.is_2xx(a.status_code) for a in self.attempts),
             "attempts": [a.__dict__ for a in self.attempts],
         }
         if with_payload:
@@ -117,26 +107,18 @@ class Delivery:
         return data
 
 
-def _is_2xx(code: int | None) -> bool:
-    return code is not None and 200 <= code < 300
+class WebhookHub(webhook_sender.WebhookSender[Delivery]):
+    """Subscriptions, and their deliveries sent with Shopify's headers, signature and retry policy."""
 
-
-class WebhookHub:
-    """Subscriptions, the delivery log and the dispatcher task."""
+    task_name = "shopify-sim-webhooks"
 
     def __init__(self, config: ShopifySimConfig, clock: SimClock, faults: FaultSet) -> None:
+        super().__init__(faults)
         self.config = config
         self.clock = clock
-        self.faults = faults
         self.subscriptions: dict[int, Subscription] = {}
-        self.deliveries: list[Delivery] = []
         self._ids = IdSequence(config.seed, "webhook")
         self._uuid_rng = random.Random(f"{config.seed}:webhook-uuid")
-        self._queue: asyncio.Queue[Delivery] = asyncio.Queue()
-        self._held: list[Delivery] = []
-        self._task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._client: httpx.AsyncClient | None = None
 
     # -- subscriptions -------------------------------------------------------------------------
 
@@ -180,161 +162,26 @@ class WebhookHub:
         triggered = self.clock.iso_utc_now()
         for sub in [s for s in self.subscriptions.values() if s.topic == topic]:
             webhook_id = str(uuid.UUID(int=self._uuid_rng.getrandbits(128), version=4))
-            delivery = Delivery(webhook_id, topic, order_id, sub.address, sub.id, sub.api_version, body, triggered)
-            self._remember(delivery)
-            self._route(delivery)
+            self.submit(
+                Delivery(
+                    webhook_id, order_id, sub.id, sub.api_version, body, triggered, topic=topic, address=sub.address
+                )
+            )
 
-    def _remember(self, delivery: Delivery) -> None:
-        self.deliveries.append(delivery)
-        if len(self.deliveries) > MAX_KEPT_DELIVERIES:
-            self.deliveries = [d for d in self.deliveries if d.status == "pending"] + [
-                d for d in self.deliveries[-MAX_KEPT_DELIVERIES // 2 :] if d.status != "pending"
-            ]
+    # -- sending -------------------------------------------------------------------------------
 
-    def _route(self, delivery: Delivery) -> None:
-        if self.faults.take_delivery_fault("drop_webhooks", delivery.topic, delivery.address):
-            delivery.status = "dropped"
-            return
-        rule = self.faults.take_delivery_fault("reorder_webhooks", delivery.topic, delivery.address)
-        if rule is None:
-            self._enqueue(delivery)
-            return
-        delivery.held = True
-        self._held.append(delivery)
-        if rule.exhausted:
-            self.release_held()
+    def compose(self, delivery: Delivery, attempt: webhook_sender.SendAttempt) -> tuple[bytes, dict[str, str]]:
+        return delivery.body, delivery.headers(self.config.client_secret, self.config.shop_domain)
 
-    def release_held(self) -> None:
-        """Send the held batch, newest first (the reorder fault)."""
-        batch, self._held = self._held, []
-        for delivery in reversed(batch):
-            delivery.held = False
-            self._enqueue(delivery)
+    def record(self, delivery: Delivery, attempt: webhook_sender.SendAttempt) -> Attempt:
+        at = self.clock.iso_utc_now()
+        return Attempt(at, attempt.status_code, attempt.error, attempt.duration_ms, attempt.duplicate)
 
-    def _enqueue(self, delivery: Delivery) -> None:
-        loop = self._loop
-        try:
-            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if loop is not None and running is not loop and loop.is_running():
-            loop.call_soon_threadsafe(self._queue.put_nowait, delivery)  # called from another thread
-        else:
-            self._queue.put_nowait(delivery)
+    def retry_delays(self) -> list[float]:
+        return self.config.webhook_retry_delays_s
 
-    # -- dispatch ------------------------------------------------------------------------------
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    async def start(self) -> None:
-        if not self.running:
-            self._loop = asyncio.get_running_loop()
-            self._task = asyncio.create_task(self._dispatch_forever(), name="shopify-sim-webhooks")
-            for delivery in self._waiting_retry():  # re-arm retries left over from a stop()
-                if delivery.timer is None and delivery.next_attempt_at is not None:
-                    delay = max(delivery.next_attempt_at - time.time(), 0.0)
-                    delivery.timer = self._loop.call_later(delay, self._retry_due, delivery)
-
-    def _waiting_retry(self) -> list[Delivery]:
-        return [d for d in self.deliveries if d.status == "pending" and d.next_attempt_at is not None]
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        for delivery in self.deliveries:
-            self._cancel_timer(delivery)
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    async def flush(self) -> None:
-        """Send everything pending now (retry timers and held batches included) and wait."""
-        for delivery in self._waiting_retry():
-            self._cancel_timer(delivery)
-            delivery.next_attempt_at = None
-            self._queue.put_nowait(delivery)
-        self.release_held()
-        if self.running:
-            await self._queue.join()
-            return
-        while not self._queue.empty():
-            delivery = self._queue.get_nowait()
-            try:
-                await self._attempt(delivery)
-            finally:
-                self._queue.task_done()
-
-    async def _dispatch_forever(self) -> None:
-        while True:
-            delivery = await self._queue.get()
-            try:
-                await self._attempt(delivery)
-            finally:
-                self._queue.task_done()
-
-    async def _attempt(self, delivery: Delivery) -> None:
-        if delivery.status != "pending":
-            return
-        duplicate = (
-            not delivery.attempts
-            and self.faults.take_delivery_fault("duplicate_webhooks", delivery.topic, delivery.address) is not None
-        )
-        ok = await self._send(delivery)
-        if duplicate:
-            ok = await self._send(delivery, duplicate=True) or ok
-        if ok:
-            delivery.status = "delivered"
-        else:
-            self._schedule_retry(delivery)
-
-    async def _send(self, delivery: Delivery, duplicate: bool = False) -> bool:
-        client = self._client or httpx.AsyncClient(follow_redirects=False)
-        self._client = client
-        timeout = httpx.Timeout(self.config.webhook_timeout_s, connect=self.config.webhook_connect_timeout_s)
-        headers = delivery.headers(self.config.client_secret, self.config.shop_domain)
-        started = time.monotonic()
-        code: int | None = None
-        error: str | None = None
-        try:
-            response = await client.post(delivery.address, content=delivery.body, headers=headers, timeout=timeout)
-            code = response.status_code
-        except httpx.TimeoutException:
-            error = "timeout"
-        except Exception as exc:  # connection refused, bad URL...: all count as a failed attempt
-            error = f"{type(exc).__name__}: {exc}"
-        elapsed_ms = round((time.monotonic() - started) * 1000, 1)
-        delivery.attempts.append(Attempt(self.clock.iso_utc_now(), code, error, elapsed_ms, duplicate))
-        return _is_2xx(code)
-
-    def _schedule_retry(self, delivery: Delivery) -> None:
-        delays = self.config.webhook_retry_delays_s
-        if delivery.retries_scheduled >= len(delays):
-            delivery.status = "failed"
-            return
-        delay = delays[delivery.retries_scheduled]
-        delivery.retries_scheduled += 1
-        delivery.next_attempt_at = time.time() + delay
-        delivery.timer = asyncio.get_running_loop().call_later(delay, self._retry_due, delivery)
-
-    def _retry_due(self, delivery: Delivery) -> None:
-        delivery.timer = None
-        delivery.next_attempt_at = None
-        self._queue.put_nowait(delivery)
-
-    @staticmethod
-    def _cancel_timer(delivery: Delivery) -> None:
-        if delivery.timer is not None:
-            delivery.timer.cancel()
-            delivery.timer = None
+    def timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(self.config.webhook_timeout_s, connect=self.config.webhook_connect_timeout_s)
 
     def counts(self) -> dict[str, int]:
-        counts = {"pending": 0, "delivered": 0, "failed": 0, "dropped": 0}
-        for delivery in self.deliveries:
-            counts[delivery.status] += 1
-        counts["held"] = len(self._held)
-        counts["subscriptions"] = len(self.subscriptions)
-        return counts
+        return {**super().counts(), "subscriptions": len(self.subscriptions)}

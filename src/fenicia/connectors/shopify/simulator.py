@@ -12,10 +12,6 @@ Run standalone: `python -m fenicia.connectors.shopify.simulator --port 8081`.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import random
-from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -24,57 +20,37 @@ from fenicia.connectors.shopify import sim_actions
 from fenicia.connectors.shopify.sim_clock import SimClock
 from fenicia.connectors.shopify.sim_config import ShopifySimConfig
 from fenicia.connectors.shopify.sim_control import ControlApi
-from fenicia.connectors.shopify.sim_faults import FaultSet, LeakyBucket, RequestLog
+from fenicia.connectors.shopify.sim_faults import SHOPIFY_FAULTS, FaultSet, LeakyBucket, RequestLog
 from fenicia.connectors.shopify.sim_models import ApiError, Order
 from fenicia.connectors.shopify.sim_render import JSON
 from fenicia.connectors.shopify.sim_rest import RestApi
 from fenicia.connectors.shopify.sim_store import ShopStore
 from fenicia.connectors.shopify.sim_webhooks import WebhookHub, sign
+from fenicia.sandbox.channelkit import ActivityGenerator, ChannelSimulator, channel_options, standalone_channel
+from fenicia.sandbox.simkit import run_standalone
 
 __all__ = ["ShopifySimConfig", "ShopifySimulator", "build_standalone_app", "main", "sign"]
 
 CLOCK_FIELDS = frozenset({"timezone_offset_minutes", "timestamp_precision"})
 
 
-class ShopifySimulator:
+class ShopifySimulator(ChannelSimulator[ShopifySimConfig]):
     """One simulated shop: state, REST app, webhook dispatcher and optional order generator."""
 
     def __init__(self, config: ShopifySimConfig | None = None) -> None:
         self.config = config or ShopifySimConfig()
         self.clock = SimClock(self.config.timezone_offset_minutes, self.config.timestamp_precision)
-        self.faults = FaultSet()
+        self.faults = FaultSet(SHOPIFY_FAULTS)
         self.bucket = LeakyBucket(self.config)
         self.requests = RequestLog()
         self.webhooks = WebhookHub(self.config, self.clock, self.faults)
         self.store = ShopStore(self.config, self.clock, self.webhooks)
-        self._generator_rng = random.Random(f"{self.config.seed}:generator")
-        self._generator: asyncio.Task[None] | None = None
+        self.generator = ActivityGenerator(
+            self.generator_step, self.config, name="shopify-sim-generator", skip=(ApiError,)
+        )
+        self.sender = self.webhooks
         routes = RestApi(self).routes() + ControlApi(self).routes()
-        self.app = Starlette(routes=routes, lifespan=self._lifespan)
-
-    @contextlib.asynccontextmanager
-    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        await self.start()
-        try:
-            yield
-        finally:
-            await self.stop()
-
-    async def start(self) -> None:
-        """Start the webhook dispatcher and, if configured, the order generator. Idempotent."""
-        await self.webhooks.start()
-        if self._generator is None and self.config.generator_interval_s:
-            self._generator = asyncio.create_task(self._generate_forever(), name="shopify-sim-generator")
-
-    async def stop(self) -> None:
-        await self._stop_generator()
-        await self.webhooks.stop()
-
-    async def _stop_generator(self) -> None:
-        task, self._generator = self._generator, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        self.app = self.serve(routes)
 
     # -- shop activity ----------------------------------------------------------------------
 
@@ -105,7 +81,7 @@ class ShopifySimulator:
 
     def generator_step(self) -> str:
         """One tick of simulated customers: mostly new orders, sometimes an edit or a cancel."""
-        rng = self._generator_rng
+        rng = self.generator.rng
         recent = [o for o in list(self.store.orders.values())[-50:] if _editable(o)]
         roll = rng.random()
         if roll < 0.7 or not recent:
@@ -123,12 +99,6 @@ class ShopifySimulator:
         sim_actions.cancel_order(self.store, target.id, {"reason": "customer", "restock": True})
         return "cancel"
 
-    async def _generate_forever(self) -> None:
-        while self.config.generator_interval_s:
-            await asyncio.sleep(self.config.generator_interval_s)
-            with contextlib.suppress(ApiError):  # e.g. a pick that became uneditable: skip the tick
-                self.generator_step()
-
     # -- webhooks and faults ----------------------------------------------------------------
 
     def subscribe(self, address: str, topic: str) -> JSON:
@@ -143,21 +113,19 @@ class ShopifySimulator:
         self.webhooks.release_held()
 
     def release_held_if_unordered(self) -> None:
-        if not self.faults.has_active("reorder_webhooks"):
-            self.webhooks.release_held()
+        self.webhooks.release_held_if_unordered()
 
     # -- settings and state -----------------------------------------------------------------
 
-    async def update_config(self, changes: dict[str, Any]) -> list[str]:
-        """Change settings at runtime; the generator restarts when its interval changes."""
-        changed = self.config.update(changes)
+    async def apply_config(self, changed: list[str]) -> None:
+        """Make changed settings take effect (``/_sandbox/config`` changes them, then calls this)."""
         if CLOCK_FIELDS & set(changed):
             self.clock.configure(self.config.timezone_offset_minutes, self.config.timestamp_precision)
-        if "generator_interval_s" in changed:
-            await self._stop_generator()
-            if self.webhooks.running:
-                await self.start()
-        return changed
+        await super().apply_config(changed)
+
+    def advance_clock(self, seconds: float) -> JSON:
+        self.clock.advance(seconds)
+        return {"now": self.clock.iso(self.clock.now())}
 
     def state(self) -> JSON:
         return {
@@ -168,7 +136,7 @@ class ShopifySimulator:
             "rate_limit": {"used": self.bucket.used, "size": self.config.bucket_size},
             "requests_logged": len(self.requests.records),
             "api_versions_seen": sorted({r.api_version for r in self.requests.records if r.api_version}),
-            "generator_running": self._generator is not None,
+            "generator_running": self.generator.running,
         }
 
 
@@ -182,19 +150,11 @@ def build_standalone_app(config: ShopifySimConfig | None = None) -> Starlette:
 
 
 def main(argv: list[str] | None = None) -> None:
-    import uvicorn
+    def build(args: argparse.Namespace) -> tuple[Starlette, str]:
+        sim = standalone_channel(args, ShopifySimulator, ShopifySimConfig)
+        return sim.app, f"shop={sim.config.shop_domain} access_token={sim.config.access_token}"
 
-    parser = argparse.ArgumentParser(description="Shopify Admin API simulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--orders", type=int, default=0, help="bulk-seed this many past orders")
-    parser.add_argument("--generator-interval", type=float, default=None)
-    args = parser.parse_args(argv)
-    sim = ShopifySimulator(ShopifySimConfig(seed=args.seed, generator_interval_s=args.generator_interval))
-    if args.orders:
-        sim.bulk_create_orders(args.orders)
-    uvicorn.run(sim.app, host=args.host, port=args.port)
+    run_standalone(argv, description="Shopify Admin API simulator", port=8081, build=build, options=channel_options)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from fenicia.accounts.sessions import SignedIn
-from fenicia.channels.services import get_connection, list_connections
+from fenicia.channels.models import RunStatus
+from fenicia.channels.services import get_connection, list_connections, list_runs
 from fenicia.core.errors import ValidationFailed
 from fenicia.db.engine import Database
-from fenicia.orders.models import OrderStatus
+from fenicia.orders.models import ActionStatus, OrderStatus
+from fenicia.orders.schemas import OrderDetail
+from fenicia.orders.services import get_order
 from fenicia.orders.views import order_detail, order_page
 from fenicia.web.auth import PageUser
 from fenicia.web.deps import DbDep
@@ -23,6 +26,7 @@ from fenicia.web.routing import WebRoute
 router = APIRouter(route_class=WebRoute)
 
 CANCEL_REASONS = ("customer", "inventory", "fraud", "declined", "other")
+RUNS_CHECKED = 20  # the connection's newest runs, searched for this order's own unfinished sync
 
 
 def order_query(
@@ -77,6 +81,25 @@ def orders_table(request: Request, user: PageUser, db: DbDep, query: OrderQueryD
     return render(request, "partials/_orders_table.html", context, status=422 if context["error"] else 200)
 
 
+def _watching(session: Session, workspace_id: int, order: OrderDetail) -> bool:
+    """True while something about this order is still moving: an action not yet pushed, or its own sync.
+
+    The page's activity part then re-fetches itself every few seconds, and stops once this is False.
+    """
+    if any(a.status in ActionStatus.UNFINISHED for a in order.actions):
+        return True
+    runs = list_runs(session, workspace_id, order.connection_id, limit=RUNS_CHECKED)
+    return any(
+        r.kind == "order" and r.target_external_id == order.external_id and r.status in RunStatus.UNFINISHED
+        for r in runs
+    )
+
+
+def _order_context(session: Session, user: SignedIn, order_id: int) -> dict[str, Any]:
+    order = order_detail(session, user.workspace_id, order_id)
+    return {"order": order, "watching": _watching(session, user.workspace_id, order)}
+
+
 def order_page_response(
     request: Request,
     user: SignedIn,
@@ -89,15 +112,15 @@ def order_page_response(
 ) -> Response:
     """The order page; after a refused action, with the error beside its form and what was typed kept."""
     with db.read_session() as session:
-        order = order_detail(session, user.workspace_id, order_id)
-        connection = get_connection(session, user.workspace_id, order.connection_id)
+        base = _order_context(session, user, order_id)
+        connection = get_connection(session, user.workspace_id, base["order"].connection_id)
         context = page_context(
             session,
             user,
             request,
-            order=order,
+            **base,
             connection=connection,
-            blockers=action_blockers(order.channel),
+            blockers=action_blockers(base["order"].channel, get_order(session, user.workspace_id, order_id).raw),
             error=error,
             values=values or {},
             cancel_reasons=CANCEL_REASONS,
@@ -108,3 +131,11 @@ def order_page_response(
 @router.get("/orders/{order_id}")
 def order(request: Request, order_id: int, user: PageUser, db: DbDep) -> Response:
     return order_page_response(request, user, db, order_id)
+
+
+@router.get("/partials/orders/{order_id}/activity")
+def order_activity(request: Request, order_id: int, user: PageUser, db: DbDep) -> Response:
+    """Status, shipments, actions and timeline: re-fetched by the page while an action or a sync is under way."""
+    with db.read_session() as session:
+        context = {"user": user, **_order_context(session, user, order_id), "standalone": True}
+    return render(request, "partials/_order_activity.html", context)

@@ -1,0 +1,271 @@
+"""Sending queued sellable quantities to a channel, in its bulk form, and logging what became of each.
+
+One batch at a time: claim (``sending``, ``claimed_by``) in one transaction, one ``set_stock`` call with
+the whole batch (the connector speaks the channel's bulk form and paces inside its rate limit), then
+record every item in the next transaction. Stock writes are absolute quantities, so sending an item
+again after a lost answer is harmless.
+
+Statuses of the push log (Channable's words): ``pending`` (queued, maybe with a retry time), ``sending``
+(claimed now), ``sent``, ``superseded`` (a newer value replaced it before it went out), ``skipped`` (the
+listing can't take stock: unlinked, nothing to address it with on the channel, or the channel answered
+that the listing is not there any more: ``StockResult.skipped``), ``error``.
+
+Failures of the whole call:
+- rate limited: every item back to pending at the channel's ``Retry-After``; no retry spent.
+- transient (network, timeout, 5xx): back to pending on the connection ladder (``retry_delays_seconds``,
+  5 min / 15 min / 1 h by default, counted per push); after the last retry the item is ``error``. A later
+  change of the product queues a fresh push anyway.
+- authentication: the connection goes to Error ("Reconnect"), items stay pending; nothing is sent for a
+  connection in that state until it is reconnected.
+- anything else (settings, a refused request): every item of the batch is ``error`` with the message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from fenicia.channels.context import SyncContext
+from fenicia.channels.models import ChannelConnection, ConnectionStatus, Listing
+from fenicia.channels.services import build_connector
+from fenicia.channels.status import mark_failed
+from fenicia.connectors.base import ChannelConnector, StockResult, StockUpdate
+from fenicia.core.clock import utcnow
+from fenicia.core.errors import AuthError, FeniciaError, RateLimitedError, TransientError
+from fenicia.inventory.models import PushStatus, StockPush
+
+PUSH_BATCH_SIZE = 100  # items per set_stock call; the connector splits further if its channel needs it
+RATE_LIMIT_MIN_WAIT_SECONDS = 1.0
+AUTH_ERROR_CODE = AuthError.code
+GONE_RESOLUTION = (
+    "Nothing was sent: the listing is gone from the channel. If the product was listed there again, "
+    "import the channel's listings to link the new listing."
+)
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ClaimedPush:
+    push_id: int
+    listing_id: int
+    external_id: str
+    inventory_ref: str | None
+    quantity: int
+    attempts: int
+
+
+def _paused(conn: ChannelConnection) -> bool:
+    """Disabled, or waiting for the merchant to reconnect: pushes wait in the queue."""
+    return conn.disabled or (conn.status == ConnectionStatus.ERROR and conn.last_error_code == AUTH_ERROR_CODE)
+
+
+async def push_stock(ctx: SyncContext, connection_id: int, batch_size: int = PUSH_BATCH_SIZE) -> int:
+    """Sends the connection's due pending pushes, batch after batch; returns how many were sent."""
+    with ctx.db.read_session() as session:
+        conn = session.get(ChannelConnection, connection_id)
+        if conn is None or _paused(conn):
+            return 0
+        connector = build_connector(conn, ctx.box, ctx.db)
+    sent = 0
+    try:
+        while (claim := _claim(ctx, connection_id, batch_size)).seen:
+            if not claim.items:
+                continue  # every row taken was superseded or skipped: look again
+            done, stop = await _send(ctx, connector, connection_id, claim.items)
+            sent += done
+            if stop:
+                break
+    finally:
+        await connector.aclose()
+    return sent
+
+
+# --- claiming --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Claim:
+    items: list[ClaimedPush]  # to send now
+    seen: int  # pending rows taken (sent, superseded or skipped); 0 means nothing is due
+
+
+def _claim(ctx: SyncContext, connection_id: int, batch_size: int) -> Claim:
+    with ctx.db.session() as session:
+        return claim_batch(session, connection_id, ctx.worker_id, utcnow(), batch_size)
+
+
+def claim_batch(session: Session, connection_id: int, worker_id: str, now: datetime, limit: int) -> Claim:
+    """The oldest due pending pushes of the connection, one per listing (the newest value wins).
+
+    A listing with a value still being sent waits: two values of one listing never travel at once,
+    so an older one can't land after a newer one.
+    """
+    sending = aliased(StockPush)
+    in_flight = exists().where(sending.listing_id == StockPush.listing_id, sending.status == PushStatus.SENDING)
+    query = (
+        select(StockPush, Listing)
+        .join(Listing, Listing.id == StockPush.listing_id)
+        .where(
+            StockPush.connection_id == connection_id,
+            StockPush.status == PushStatus.PENDING,
+            or_(StockPush.next_attempt_at.is_(None), StockPush.next_attempt_at <= now),
+            ~in_flight,
+        )
+        .order_by(StockPush.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=StockPush)
+    )
+    newest: dict[int, tuple[StockPush, Listing]] = {}
+    rows = list(session.execute(query))
+    for push, listing in rows:
+        older = newest.get(listing.id)
+        if older is not None:
+            older[0].status = PushStatus.SUPERSEDED
+        newest[listing.id] = (push, listing)
+    claimed = []
+    for push, listing in newest.values():
+        if listing.product_id is None:
+            _finish(push, PushStatus.SKIPPED, now, "The listing is no longer linked to a product.")
+            continue
+        push.status, push.claimed_by, push.claimed_at = PushStatus.SENDING, worker_id, now
+        push.attempts += 1
+        claimed.append(
+            ClaimedPush(push.id, listing.id, listing.external_id, listing.inventory_ref, push.quantity, push.attempts)
+        )
+    return Claim(claimed, len(rows))
+
+
+def _finish(push: StockPush, status: str, now: datetime, error: str | None = None) -> None:
+    push.status, push.error, push.claimed_by, push.next_attempt_at = status, error, None, None
+    if status == PushStatus.SENT:
+        push.sent_at = now
+
+
+# --- sending and recording ------------------------------------------------------------------------
+
+
+async def _send(
+    ctx: SyncContext, connector: ChannelConnector, connection_id: int, batch: list[ClaimedPush]
+) -> tuple[int, bool]:
+    """Returns (items sent, stop pushing this connection for now)."""
+    updates = [StockUpdate(item.external_id, item.inventory_ref, item.quantity) for item in batch]
+    try:
+        results = await connector.set_stock(updates)
+    except FeniciaError as error:
+        with ctx.db.session() as session:
+            record_batch_failure(session, connection_id, batch, error, utcnow(), ctx.settings.retry_delays_seconds)
+        log.info("stock_push_failed", connection_id=connection_id, items=len(batch), code=error.code)
+        return 0, True
+    with ctx.db.session() as session:
+        sent = record_results(session, batch, results, utcnow())
+    return sent, False
+
+
+def record_results(session: Session, batch: list[ClaimedPush], results: list[StockResult], now: datetime) -> int:
+    """Each item: sent (and the listing's last pushed value), skipped, or error. Returns how many were sent."""
+    by_external = {result.external_id: result for result in results}
+    sent = 0
+    for item in batch:
+        push = session.get(StockPush, item.push_id)
+        listing = session.get(Listing, item.listing_id)
+        if push is None or listing is None:
+            continue
+        result = by_external.get(item.external_id)
+        if result is None:
+            _finish(push, PushStatus.ERROR, now, "The channel did not answer for this listing.")
+        elif result.ok:
+            _finish(push, PushStatus.SENT, now)
+            listing.last_pushed_quantity, listing.last_pushed_at = item.quantity, now
+            sent += 1
+        elif not item.inventory_ref:
+            why = result.error or "The channel has no inventory reference for this listing."
+            _finish(push, PushStatus.SKIPPED, now, f"{why} Import the channel's listings again to link it.")
+        elif result.skipped:
+            why = result.error or "The channel no longer has this listing."
+            _finish(push, PushStatus.SKIPPED, now, f"{why} {GONE_RESOLUTION}")
+        else:
+            _finish(push, PushStatus.ERROR, now, result.error or "The channel refused this quantity.")
+    return sent
+
+
+def record_batch_failure(
+    session: Session,
+    connection_id: int,
+    batch: list[ClaimedPush],
+    error: FeniciaError,
+    now: datetime,
+    delays: tuple[float, ...],
+) -> None:
+    """The whole call failed: wait (rate limit), retry on the ladder (transient), pause (auth) or fail."""
+    for item in batch:
+        push = session.get(StockPush, item.push_id)
+        if push is not None:
+            _fail_one(push, error, now, delays)
+    if isinstance(error, AuthError):
+        conn = session.get(ChannelConnection, connection_id)
+        if conn is not None:
+            mark_failed(session, conn, error, now, delays)
+
+
+def _fail_one(push: StockPush, error: FeniciaError, now: datetime, delays: tuple[float, ...]) -> None:
+    push.claimed_by = None
+    if isinstance(error, RateLimitedError):
+        push.attempts -= 1  # waiting for the limit to reset spends no retry
+        wait = max(error.retry_after or RATE_LIMIT_MIN_WAIT_SECONDS, RATE_LIMIT_MIN_WAIT_SECONDS)
+        _retry_at(push, now + timedelta(seconds=wait), f"{error.message} Waiting for the rate limit to reset.")
+    elif isinstance(error, AuthError):
+        push.attempts -= 1
+        _retry_at(push, None, f"{error.message} Reconnect the channel in Settings; the quantity waits until then.")
+    elif isinstance(error, TransientError) and push.attempts <= len(delays):
+        delay = max(delays[push.attempts - 1], error.retry_after or 0.0)
+        retry_at = now + timedelta(seconds=delay)
+        _retry_at(push, retry_at, f"{error.message} Retry {push.attempts} of {len(delays)} at {retry_at:%H:%M:%S} UTC.")
+    elif isinstance(error, TransientError):
+        _finish(push, PushStatus.ERROR, now, f"{error.message} Gave up after {len(delays)} retries.")
+    else:
+        _finish(push, PushStatus.ERROR, now, f"{error.message} {error.resolution}".strip())
+
+
+def _retry_at(push: StockPush, when: datetime | None, message: str) -> None:
+    push.status, push.next_attempt_at, push.error = PushStatus.PENDING, when, message
+
+
+# --- for the reconciler ----------------------------------------------------------------------------
+
+
+def connections_with_pending_pushes(session: Session, now: datetime | None = None) -> list[int]:
+    """Connections with pushes due now (no retry time, or one that has passed) that may send them."""
+    now = now or utcnow()
+    query = (
+        select(StockPush.connection_id)
+        .join(ChannelConnection, ChannelConnection.id == StockPush.connection_id)
+        .where(
+            StockPush.status == PushStatus.PENDING,
+            or_(StockPush.next_attempt_at.is_(None), StockPush.next_attempt_at <= now),
+            ChannelConnection.disabled.is_(False),
+            or_(
+                ChannelConnection.status != ConnectionStatus.ERROR,
+                ChannelConnection.last_error_code.is_(None),
+                ChannelConnection.last_error_code != AUTH_ERROR_CODE,
+            ),
+        )
+        .distinct()
+        .order_by(StockPush.connection_id)
+    )
+    return list(session.scalars(query))
+
+
+def release_claims(session: Session, worker_ids: list[str]) -> list[int]:
+    """Pushes a dead worker was sending go back to pending; returns their connections to push again."""
+    if not worker_ids:
+        return []
+    query = select(StockPush).where(StockPush.status == PushStatus.SENDING, StockPush.claimed_by.in_(worker_ids))
+    connections: set[int] = set()
+    for push in session.scalars(query.with_for_update(skip_locked=True)):
+        push.status, push.claimed_by, push.next_attempt_at = PushStatus.PENDING, None, None
+        connections.add(push.connection_id)
+    return sorted(connections)
