@@ -10,9 +10,8 @@ system of every thread, from ``getrusage``), the load average around it and its 
 phase's figures never include another's. Baseline, second sync and push run ``BENCH_INV_REPEAT`` times
 (default 2), each round from a copy of the database taken before the second sync.
 
-The push goes through the Shopify connector as it is: one REST ``inventory_levels/set.json`` call per
-item. The bench counts and times those HTTP calls, and estimates the same push in a bulk form (one call
-per batch of items, as GraphQL ``inventorySetQuantities`` allows) from what it measured.
+The push goes through the Shopify connector as configured by default (its bulk form, GraphQL
+``inventorySetQuantities``, many items per call); the bench counts and times its HTTP calls.
 
 Targets (issue): sync + push <= 20 s, <= 500 MB peak RSS, <= 3x the baseline's time.
 
@@ -24,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-import math
 import os
 import resource
 import shutil
@@ -403,7 +401,6 @@ def _round(baseline: dict[str, Any], sync: dict[str, Any], push: dict[str, Any])
     """One repetition: baseline, second sync and push, back to back; ratios and targets."""
     total = sync["seconds"] + push["seconds"]
     peak = max(sync["peak_rss_mb"], push["peak_rss_mb"])
-    calls = max(push["http_calls"], 1)
     return {
         "baseline": baseline,
         "sync": sync,
@@ -411,22 +408,11 @@ def _round(baseline: dict[str, Any], sync: dict[str, Any], push: dict[str, Any])
         "sync_plus_push_seconds": total,
         "ratio_sync_to_baseline": sync["seconds"] / baseline["seconds"],
         "ratio_sync_plus_push_to_baseline": total / baseline["seconds"],
-        "push_bulk_form_estimate_seconds": _bulk_estimate(push, push["http_seconds"] / calls),
         "meets_time_target": total <= TARGET_SECONDS,
         "meets_memory_target": peak <= TARGET_RSS_MB,
         "meets_ratio_target": total / baseline["seconds"] <= TARGET_RATIO,
         "sync_alone_meets_time_target": sync["seconds"] <= TARGET_SECONDS,
     }
-
-
-def _bulk_estimate(push: dict[str, Any], seconds_per_call: float) -> float:
-    """A lower bound for the same push in a bulk form: our own work (everything but the HTTP calls) plus
-    one call per batch of ``PUSH_BATCH_SIZE`` items at the measured one-item call time. Only an estimate:
-    a call carrying a hundred items takes longer than a call carrying one."""
-    from fenicia.inventory.push import PUSH_BATCH_SIZE
-
-    own_work = float(push["seconds"]) - float(push["http_seconds"])
-    return own_work + math.ceil(int(push["sent"]) / PUSH_BATCH_SIZE) * seconds_per_call
 
 
 def _figures(
@@ -452,10 +438,10 @@ def _print_summary(figures: dict[str, Any]) -> None:
         print(f"  -- round {number} of {figures['repetitions']}")
         for name in ("baseline", "sync", "push"):
             _print_phase(name, r[name])
-        push, bulk = r["push"], r["push_bulk_form_estimate_seconds"]
+        push = r["push"]
         print(
             f"  {'push detail':14s} {push['sent']:,} items in {push['http_calls']:,} HTTP calls"
-            f" ({push['http_seconds']:.2f} s inside them); bulk form, estimated: {bulk:.2f} s"
+            f" ({push['http_seconds']:.2f} s inside them)"
         )
         print(
             f"  {'sync + push':14s} {r['sync_plus_push_seconds']:7.2f} s; sync {r['ratio_sync_to_baseline']:.1f}x"

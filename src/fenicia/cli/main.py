@@ -19,6 +19,7 @@ from cryptography.fernet import Fernet
 from fenicia.cli.accounts import create_token_command, create_user_command, create_workspace_command
 from fenicia.cli.errors import friendly_errors, load_settings
 from fenicia.core.settings import Settings
+from fenicia.core.startup import freeze_startup_objects
 from fenicia.db.migrate import upgrade
 from fenicia.engine import Engine
 from fenicia.engine.heartbeat import default_executor_id
@@ -81,6 +82,7 @@ def serve(
     check_migrated(settings)
     web_app = build_web_app(settings, with_worker=settings.worker_enabled and not no_worker, demo=settings.demo)
     typer.echo(f"Fenicia serving on {settings.base_url()} (database {safe_url(settings.app_database_url())})")
+    freeze_startup_objects()
     uvicorn.run(
         web_app,
         host=settings.host,
@@ -112,6 +114,7 @@ def worker() -> None:
     engine = Engine(build_context(settings, worker_id), executor_id=worker_id, run_workers=True)
     stop = _stop_on_signals()
     engine.start()
+    freeze_startup_objects()
     typer.echo(f"Fenicia worker {engine.executor_id} running; stop with SIGTERM or Ctrl-C.")
     try:
         while not stop.wait(STOP_POLL_SECONDS):

@@ -321,6 +321,9 @@ class ChannelSpec:
     # Where a supported action still can't be done for some orders (MercadoLibre: me2 shipments are
     # shipped by MercadoLibre itself): the stored raw order -> {action kind: the merchant-facing reason}.
     order_blockers: Callable[[Mapping[str, Any]], Mapping[str, str]] | None = None
+    # Items per ``set_stock`` call: the channel's bulk form decides (one GraphQL mutation, one feed). A
+    # channel whose feeds are scarce (Walmart: 10 an hour, Amazon: one per 2 min) wants them large.
+    stock_batch_size: int = 100
 
     def blocker(self, kind: str, raw: Mapping[str, Any] | None) -> str | None:
         """Why action ``kind`` ("ship", "cancel", "tracking") can't be done, channel-wide or for this order."""

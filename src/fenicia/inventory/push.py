@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import structlog
 from sqlalchemy import exists, or_, select
@@ -31,21 +32,22 @@ from sqlalchemy.orm import Session, aliased
 
 from fenicia.channels.context import SyncContext
 from fenicia.channels.models import ChannelConnection, ConnectionStatus, Listing
-from fenicia.channels.services import build_connector
+from fenicia.channels.services import build_connector, spec_of
 from fenicia.channels.status import mark_failed
 from fenicia.connectors.base import ChannelConnector, StockResult, StockUpdate
 from fenicia.core.clock import utcnow
 from fenicia.core.errors import AuthError, FeniciaError, RateLimitedError, TransientError
 from fenicia.inventory.models import PushStatus, StockPush
 
-PUSH_BATCH_SIZE = 100  # items per set_stock call; the connector splits further if its channel needs it
 RATE_LIMIT_MIN_WAIT_SECONDS = 1.0
+ID_CHUNK = 500  # ids per IN (...) list: under SQLite's and PostgreSQL's bound-parameter limits
 AUTH_ERROR_CODE = AuthError.code
 GONE_RESOLUTION = (
     "Nothing was sent: the listing is gone from the channel. If the product was listed there again, "
     "import the channel's listings to link the new listing."
 )
 log = structlog.get_logger(__name__)
+Row = TypeVar("Row", StockPush, Listing)
 
 
 @dataclass(frozen=True)
@@ -63,13 +65,15 @@ def _paused(conn: ChannelConnection) -> bool:
     return conn.disabled or (conn.status == ConnectionStatus.ERROR and conn.last_error_code == AUTH_ERROR_CODE)
 
 
-async def push_stock(ctx: SyncContext, connection_id: int, batch_size: int = PUSH_BATCH_SIZE) -> int:
-    """Sends the connection's due pending pushes, batch after batch; returns how many were sent."""
+async def push_stock(ctx: SyncContext, connection_id: int, batch_size: int | None = None) -> int:
+    """Sends the connection's due pending pushes, batch after batch (``batch_size`` items per call, by
+    default the channel's ``stock_batch_size``); returns how many were sent."""
     with ctx.db.read_session() as session:
         conn = session.get(ChannelConnection, connection_id)
         if conn is None or _paused(conn):
             return 0
         connector = build_connector(conn, ctx.box, ctx.db)
+        batch_size = batch_size or spec_of(conn).stock_batch_size
     sent = 0
     try:
         while (claim := _claim(ctx, connection_id, batch_size)).seen:
@@ -168,10 +172,11 @@ async def _send(
 def record_results(session: Session, batch: list[ClaimedPush], results: list[StockResult], now: datetime) -> int:
     """Each item: sent (and the listing's last pushed value), skipped, or error. Returns how many were sent."""
     by_external = {result.external_id: result for result in results}
+    pushes = _by_id(session, StockPush, [item.push_id for item in batch])
+    listings = _by_id(session, Listing, [item.listing_id for item in batch])
     sent = 0
     for item in batch:
-        push = session.get(StockPush, item.push_id)
-        listing = session.get(Listing, item.listing_id)
+        push, listing = pushes.get(item.push_id), listings.get(item.listing_id)
         if push is None or listing is None:
             continue
         result = by_external.get(item.external_id)
@@ -201,14 +206,21 @@ def record_batch_failure(
     delays: tuple[float, ...],
 ) -> None:
     """The whole call failed: wait (rate limit), retry on the ladder (transient), pause (auth) or fail."""
-    for item in batch:
-        push = session.get(StockPush, item.push_id)
-        if push is not None:
-            _fail_one(push, error, now, delays)
+    for push in _by_id(session, StockPush, [item.push_id for item in batch]).values():
+        _fail_one(push, error, now, delays)
     if isinstance(error, AuthError):
         conn = session.get(ChannelConnection, connection_id)
         if conn is not None:
             mark_failed(session, conn, error, now, delays)
+
+
+def _by_id(session: Session, model: type[Row], ids: list[int]) -> dict[int, Row]:
+    """Rows by primary key, a chunk of ids per query (a batch can hold thousands of items)."""
+    found: dict[int, Row] = {}
+    for start in range(0, len(ids), ID_CHUNK):
+        chunk = ids[start : start + ID_CHUNK]
+        found.update((row.id, row) for row in session.scalars(select(model).where(model.id.in_(chunk))))
+    return found
 
 
 def _fail_one(push: StockPush, error: FeniciaError, now: datetime, delays: tuple[float, ...]) -> None:

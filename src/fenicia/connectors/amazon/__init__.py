@@ -32,6 +32,7 @@ SPEC = ChannelSpec(
     default_poll_interval_seconds=POLL_INTERVAL_SECONDS,
     webhook_topics=(),
     build=build,
+    stock_batch_size=10_000,  # one JSON_LISTINGS_FEED: createFeed allows one call per 2 min after a burst of 15
     unsupported_reasons=UNSUPPORTED_REASONS,
 )
 

@@ -31,6 +31,7 @@ SPEC = ChannelSpec(
     default_poll_interval_seconds=900,
     webhook_topics=ORDER_TOPICS,
     build=build,
+    stock_batch_size=250,  # one inventorySetQuantities mutation (its own stock_batch_size setting splits further)
 )
 
 __all__ = ["SPEC", "ShopifyConnector", "ShopifyCredentials", "ShopifySettings", "build"]

@@ -30,6 +30,7 @@ SPEC = ChannelSpec(
     default_poll_interval_seconds=900,
     webhook_topics=(),
     build=build,
+    stock_batch_size=10_000,  # one inventory feed: Walmart allows 10 feeds an hour
     unsupported_reasons={Capability.WEBHOOKS: NO_WEBHOOKS},
 )
 
