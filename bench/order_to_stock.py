@@ -3,14 +3,15 @@
 Two simulated Shopify stores run in this process (real HTTP on loopback); Fenicia runs as ``fenicia serve``
 (embedded mode: web and worker in one process, SQLite). Store B's listings are imported and stocked, store
 A sends ``orders/create`` webhooks to Fenicia. For each order we time from asking store A to create it
-until store B has answered 200 to an ``inventory_levels/set`` carrying the lowered quantity (or a lower
-one: several orders may travel in one push). Target: p99 <= 2 s.
+until store B has answered a stock write carrying the lowered quantity (or a lower one: several orders
+may travel in one push) without refusing it: GraphQL ``inventorySetQuantities`` (the connector's
+default) or REST ``inventory_levels/set.json``. Target: p99 <= 2 s.
 
-Store B has Shopify Plus REST limits (20 calls/s; our connector paces to the same rate): Shopify's REST
-inventory write takes one item per call, so on a standard plan (2 calls/s) four orders a second on
-different products queue behind the channel's limit, and the figure would measure Shopify's plan, not
-Fenicia. ``--polling S`` runs the app and a worker Engine in this process with a DBOS queue polling
-interval of S seconds instead of ``fenicia serve`` (which polls every second).
+The stores have a standard plan's limits, on by default in the simulator: REST 2 calls/s
+(``--leak-rate R`` changes it) and GraphQL 100 cost points/s, i.e. ten 10-point stock mutations a
+second, each carrying up to 250 quantities. ``--polling S`` runs the app and a worker Engine in this
+process with a DBOS queue polling interval of S seconds instead of ``fenicia serve`` (which polls every
+second).
 
     python -m bench.order_to_stock [orders] [interval_s] [--polling S] [--leak-rate R]
 """
@@ -64,9 +65,10 @@ ORDERS = int(os.environ.get("BENCH_STOCK_ORDERS", "200"))
 INTERVAL_S = float(os.environ.get("BENCH_STOCK_INTERVAL_SECONDS", "0.25"))
 PRODUCTS = 20
 START_QUANTITY = 10_000
-PLUS_LEAK_RATE_PER_S = 20.0  # Shopify Plus REST (channels.md: standard 2/s, Advanced 4/s, Plus 20/s)
+STANDARD_LEAK_RATE_PER_S = 2.0  # Shopify REST, standard plan (channels.md: Advanced 4/s, Plus 20/s)
 WAIT_PER_ORDER_S = 30.0
-SET_PATH = "inventory_levels/set.json"
+REST_SET_PATH = "inventory_levels/set.json"
+GRAPHQL_PATH = "graphql.json"
 ENGINE_ENV = {  # the engine's own loops, a little quicker than the defaults; queue polling is the default
     "FENICIA_SCHEDULER_TICK_SECONDS": "1",
     "FENICIA_RECONCILE_INTERVAL_SECONDS": "5",
@@ -80,38 +82,59 @@ ENGINE_ENV = {  # the engine's own loops, a little quicker than the defaults; qu
 
 @dataclass
 class AcceptLog:
-    """Quantities store B accepted: (inventory item, available, when), recorded as its 200 goes out."""
+    """Quantities store B accepted: (inventory item, available, when), recorded as its answer goes out."""
 
     entries: list[tuple[int, int, float]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def wrap(self, app: Any) -> Any:
         async def logged(scope: dict[str, Any], receive: Any, send: Any) -> None:
-            if scope["type"] != "http" or not scope["path"].endswith(SET_PATH):
+            if scope["type"] != "http" or not scope["path"].endswith((REST_SET_PATH, GRAPHQL_PATH)):
                 await app(scope, receive, send)
                 return
-            body = bytearray()
+            request, answer = bytearray(), bytearray()
 
             async def receive_body() -> Any:
                 message = await receive()
-                body.extend(message.get("body", b""))
+                request.extend(message.get("body", b""))
                 return message
 
             async def send_noting(message: dict[str, Any]) -> None:
-                if message["type"] == "http.response.start" and message["status"] == 200:
-                    sent = json.loads(bytes(body))
-                    with self.lock:
-                        self.entries.append((int(sent["inventory_item_id"]), int(sent["available"]), time.monotonic()))
+                if message["type"] == "http.response.body":
+                    answer.extend(message.get("body", b""))
+                    if not message.get("more_body"):
+                        self._note(scope["path"], bytes(request), bytes(answer))
                 await send(message)
 
             await app(scope, receive_body, send_noting)
 
         return logged
 
+    def _note(self, path: str, request: bytes, answer: bytes) -> None:
+        accepted = _accepted(path, json.loads(request), json.loads(answer))
+        now = time.monotonic()
+        with self.lock:
+            self.entries.extend((item, quantity, now) for item, quantity in accepted)
+
     def accepted_at(self, item: int, at_most: int, after: float) -> float | None:
         with self.lock:
             times = [t for i, qty, t in self.entries if i == item and qty <= at_most and t >= after]
         return min(times) if times else None
+
+
+def _accepted(path: str, request: Any, answer: Any) -> list[tuple[int, int]]:
+    """(inventory item, available) a stock write set: a REST set answered with its level, or a GraphQL
+    ``inventorySetQuantities`` answered without user errors (Shopify applied the whole input)."""
+    if path.endswith(REST_SET_PATH):
+        level = answer.get("inventory_level") if isinstance(answer, dict) else None
+        return [(int(request["inventory_item_id"]), int(request["available"]))] if level else []
+    if "inventorySetQuantities" not in str(request.get("query", "")):
+        return []
+    payload = ((answer.get("data") or {}).get("inventorySetQuantities")) or {}
+    if payload.get("userErrors") or payload.get("inventoryAdjustmentGroup") is None:
+        return []
+    rows = request["variables"]["input"]["quantities"]
+    return [(int(str(row["inventoryItemId"]).rsplit("/", 1)[1]), int(row["quantity"])) for row in rows]
 
 
 @contextmanager
@@ -299,7 +322,7 @@ class Options:
     orders: int = ORDERS
     interval_s: float = INTERVAL_S
     polling_s: float | None = None  # None: `fenicia serve`; else in-process with this queue polling
-    leak_rate: float = PLUS_LEAK_RATE_PER_S
+    leak_rate: float = STANDARD_LEAK_RATE_PER_S
 
     @classmethod
     def parse(cls, argv: list[str]) -> Options:
@@ -307,7 +330,7 @@ class Options:
         parser.add_argument("orders", nargs="?", type=int, default=ORDERS)
         parser.add_argument("interval_s", nargs="?", type=float, default=INTERVAL_S)
         parser.add_argument("--polling", type=float, default=None, help="in-process, this queue polling (s)")
-        parser.add_argument("--leak-rate", type=float, default=PLUS_LEAK_RATE_PER_S, help="store REST calls/s")
+        parser.add_argument("--leak-rate", type=float, default=STANDARD_LEAK_RATE_PER_S, help="store REST calls/s")
         args = parser.parse_args(argv)
         return cls(args.orders, args.interval_s, args.polling, args.leak_rate)
 

@@ -59,12 +59,13 @@ def test_batched_push_sets_every_quantity_and_only_changes_go_again(
         assert _shop_available(shop_b, listing.inventory_ref) == 3 + n
         assert world.get_listing(listing.id).last_pushed_quantity == 3 + n
     assert set(_statuses(world, conn).values()) == {PushStatus.SENT}
-    assert len(shop_b.requests("POST", "inventory_levels/set.json")) == len(chosen)
+    batches = -(-len(chosen) // 2)  # one inventorySetQuantities call per batch of 2
+    assert len(shop_b.requests("POST", "graphql.json")) == batches
 
     # nothing changed: nothing queued, nothing sent
     assert world.recompute(*(lst.product_id for lst in chosen if lst.product_id)) == set()
     assert asyncio.run(push_stock(ctx, conn)) == 0
-    assert len(shop_b.requests("POST", "inventory_levels/set.json")) == len(chosen)
+    assert len(shop_b.requests("POST", "graphql.json")) == batches
 
 
 def test_push_log_records_sent_skipped_and_error(world: StockWorld, ctx: SyncContext, shop_b: SimHandle) -> None:
@@ -100,7 +101,7 @@ def test_rate_limited_push_waits_without_spending_a_retry(
 ) -> None:
     conn, listing = _one_pending(world, shop_b)
     shop_b.control("POST", "config", {"retry_after_s": 30.0})
-    shop_b.fault("http_429", count=None, path_contains="inventory_levels")
+    shop_b.fault("http_429", count=None, path_contains="graphql")
     assert asyncio.run(push_stock(ctx, conn)) == 0
     [push] = world.pushes(listing)
     assert push.status == PushStatus.PENDING and push.attempts == 0
@@ -118,7 +119,7 @@ def test_rate_limited_push_waits_without_spending_a_retry(
 
 def test_transient_failure_retries_on_the_ladder(world: StockWorld, ctx: SyncContext, shop_b: SimHandle) -> None:
     conn, listing = _one_pending(world, shop_b)
-    shop_b.fault("http_500", count=None, path_contains="inventory_levels")
+    shop_b.fault("http_500", count=None, path_contains="graphql")
     assert asyncio.run(push_stock(ctx, conn)) == 0
     [push] = world.pushes(listing)
     assert push.status == PushStatus.PENDING and push.attempts == 1
@@ -140,7 +141,7 @@ def test_revoked_token_pauses_pushes_until_reconnected(world: StockWorld, ctx: S
         assert connections_with_pending_pushes(s) == []
     shop_b.control("DELETE", "requests")
     assert asyncio.run(push_stock(ctx, conn)) == 0
-    assert shop_b.requests("POST", "inventory_levels") == []  # paused: not even tried
+    assert shop_b.requests("POST", "graphql") == []  # paused: not even tried
 
 
 def _channel_pair(world: StockWorld, shop_a: SimHandle, shop_b: SimHandle) -> tuple[int, int, Listing]:

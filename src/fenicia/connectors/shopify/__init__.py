@@ -1,4 +1,5 @@
-"""Shopify (Admin REST API): orders in by polling and webhooks; ship, cancel, tracking and stock out."""
+"""Shopify (Admin API: REST for orders and write-back, GraphQL for stock): orders in by polling and webhooks;
+ship, cancel, tracking and stock out."""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
-"""Transport to the Shopify Admin REST API: auth, pacing, retries, pagination and error mapping.
+"""Transport to the Shopify Admin API (REST and GraphQL): auth, pacing, retries, pagination and errors.
 
 One ``ShopifyClient`` per connector holds one ``httpx.AsyncClient`` (connection pooling). Every HTTP
-status or transport exception becomes one of our errors in exactly one place: :func:`to_error`.
+status or transport exception becomes one of our errors in exactly one place: :func:`to_error`; the
+errors of a GraphQL answer (HTTP 200 with ``errors``) in :func:`graphql_error`. REST calls are paced on
+the call-limit header, GraphQL calls on the calculated-cost bucket of ``extensions.cost.throttleStatus``.
 The access token only ever travels in the ``X-Shopify-Access-Token`` header; it is never logged nor
 put in an exception message.
 """
@@ -25,6 +27,7 @@ from fenicia.connectors.shopify.settings import ShopifyCredentials, ShopifySetti
 from fenicia.core import jsonfast
 from fenicia.core.errors import (
     AuthError,
+    ConfigError,
     ConflictError,
     ConnectorError,
     FeniciaError,
@@ -46,6 +49,10 @@ SCOPE_PATTERN = re.compile(r"\b((?:read|write|unauthenticated_read|unauthenticat
 # 422 texts that mean "clashes with the order's current state" rather than "bad input".
 CONFLICT_PATTERN = re.compile(r"\balready\b|\bcannot (be )?cancel|\bis cancell?ed\b", re.IGNORECASE)
 LINK_NEXT_PATTERN = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+GRAPHQL_PATH = "graphql.json"
+THROTTLE_KEYS = ("maximumAvailable", "currentlyAvailable", "restoreRate")
+# GraphQL refusals of a request too big for one call: fewer items per call is the cure.
+TOO_LARGE_CODES = frozenset({"MAX_COST_EXCEEDED", "MAX_INPUT_SIZE_EXCEEDED"})
 
 
 @dataclass
@@ -142,6 +149,92 @@ def may_resend(outcome: httpx.Response | Exception, idempotent: bool) -> bool:
     return httpkit.may_resend(outcome, idempotent, RETRIABLE_STATUSES)
 
 
+@dataclass
+class CostStatus:
+    """The GraphQL cost bucket as Shopify last described it (``extensions.cost.throttleStatus``)."""
+
+    maximum: float
+    available: float
+    restore_rate: float
+    seen_at: float  # time.monotonic() of the answer
+
+    def available_now(self) -> float:
+        """Points in the bucket now: what it held then plus what it restored since."""
+        return min(self.maximum, self.available + (time.monotonic() - self.seen_at) * self.restore_rate)
+
+
+def _cost_extension(body: Any) -> JSON:
+    extensions = body.get("extensions") if isinstance(body, dict) else None
+    cost = extensions.get("cost") if isinstance(extensions, dict) else None
+    return cost if isinstance(cost, dict) else {}
+
+
+def cost_status(body: Any) -> CostStatus | None:
+    """The ``throttleStatus`` of a GraphQL answer (throttled ones carry it too), or None."""
+    throttle = _cost_extension(body).get("throttleStatus")
+    if not isinstance(throttle, dict):
+        return None
+    try:
+        maximum, available, rate = (float(throttle[k]) for k in THROTTLE_KEYS)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return CostStatus(maximum, available, rate, time.monotonic())
+
+
+def requested_cost(body: Any) -> float | None:
+    value = _cost_extension(body).get("requestedQueryCost")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def throttled_wait(body: Any, expected_cost: float, restore_rate: float) -> float:
+    """Seconds until the bucket holds the call's cost again: (needed - available) / restore rate, at
+    least one point's worth (the bucket Shopify saw may be emptier than the one it reported)."""
+    needed = requested_cost(body) or expected_cost
+    status = cost_status(body)
+    if status is None:
+        return needed / restore_rate
+    rate = status.restore_rate if status.restore_rate > 0 else restore_rate
+    return max(needed - status.available, 1.0) / rate
+
+
+def graphql_error(errors: list[Any], body: Any, expected_cost: float, settings: ShopifySettings) -> FeniciaError:
+    """The first error of a GraphQL answer (HTTP 200, or 429 when throttled [U]) as one of our errors."""
+    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    message = str(first.get("message") or "unknown GraphQL error")
+    extensions = first.get("extensions")
+    code = str(extensions.get("code") or "") if isinstance(extensions, dict) else ""
+    if code == "THROTTLED":
+        wait = throttled_wait(body, expected_cost, settings.graphql_restore_rate_per_s)
+        return RateLimitedError("Shopify's GraphQL cost limit reached", retry_after=wait)
+    if code == "ACCESS_DENIED":
+        return _forbidden(message)
+    if code == "INTERNAL_SERVER_ERROR":
+        return TransientError(f"Shopify failed to answer the GraphQL request: {message}")
+    if code in TOO_LARGE_CODES:
+        return ConfigError(
+            f"Shopify refused the request as too large: {message}",
+            resolution="Lower stock_batch_size in the connection's settings.",
+        )
+    return ConnectorError(
+        f"Shopify refused the GraphQL request: {message} ({code or 'no code'})",
+        resolution="Check the connection's api_version: the request may not fit that version of the Admin API.",
+    )
+
+
+def _errors_of(body: Any) -> list[Any]:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not errors:
+        return []
+    return errors if isinstance(errors, list) else [errors]
+
+
+def _is_throttled(errors: list[Any]) -> bool:
+    return any(
+        isinstance(e, dict) and isinstance(e.get("extensions"), dict) and e["extensions"].get("code") == "THROTTLED"
+        for e in errors
+    )
+
+
 class ShopifyClient:
     """Authenticated, paced, retrying access to ``{shop_url}/admin/api/{version}/``."""
 
@@ -157,6 +250,8 @@ class ShopifyClient:
         )
         self._not_before = 0.0  # monotonic time before which the next call must wait
         self.last_call_limit: tuple[int, int] | None = None
+        self.cost_status: CostStatus | None = None  # the GraphQL cost bucket, from the last answer
+        self._learned_cost: dict[str, float] = {}  # document -> the requestedQueryCost Shopify reported
 
     async def get(self, path: str, params: Mapping[str, Any] | None = None) -> ShopifyResponse:
         return await self._request("GET", path, params=params, idempotent=True)
@@ -164,6 +259,24 @@ class ShopifyClient:
     async def post(self, path: str, body: JSON, *, idempotent: bool = False) -> ShopifyResponse:
         """``idempotent=True`` for writes that are safe to repeat (absolute stock set, tracking)."""
         return await self._request("POST", path, json=body, idempotent=idempotent)
+
+    async def graphql(self, document: str, variables: JSON, *, cost: int) -> JSON:
+        """The ``data`` of one GraphQL Admin API call, sent when the cost bucket holds ``cost`` points
+        (or what Shopify said the document costs). Only for reads and writes safe to repeat (an absolute
+        stock set): a throttled, 5xx or timed-out call is sent again inside the call as ``retry_wait``
+        allows; a longer wait goes back to the caller as the ``RateLimitedError`` itself."""
+        body = {"query": document, "variables": variables}
+        attempt = 0
+        while True:
+            expected = self._learned_cost.get(document, float(cost))
+            await self._pace_cost(expected)
+            outcome = await self._send("POST", GRAPHQL_PATH, None, body)
+            result = self._graphql_result(outcome, document, expected)
+            if not isinstance(result, FeniciaError):
+                return result
+            wait = retry_wait(result, attempt, self.settings)
+            await retry_or_raise(result, wait, outcome, event="shopify.retry", method="POST", path=GRAPHQL_PATH)
+            attempt += 1
 
     async def pages(
         self, path: str, key: str, params: Mapping[str, Any], page_info: str | None = None
@@ -216,6 +329,48 @@ class ShopifyClient:
         self._note_call_limit(response)
         return response
 
+    def _graphql_result(
+        self, outcome: httpx.Response | Exception, document: str, expected: float
+    ) -> JSON | FeniciaError:
+        """The answer's ``data``, or the error it amounts to; notes the cost bucket on the way."""
+        if isinstance(outcome, Exception):
+            return to_error(outcome)
+        body = _json_or_empty(outcome)
+        self._note_cost(body, document)
+        errors = _errors_of(body)
+        if outcome.status_code == 429 and _is_throttled(errors):
+            error = graphql_error(errors, body, expected, self.settings)
+            header = retry_after(outcome)
+            if header is not None and isinstance(error, TransientError):
+                error.retry_after = max(header, error.retry_after or 0.0)
+            return error
+        if not outcome.is_success:
+            return to_error(outcome)
+        if errors:
+            return graphql_error(errors, body, expected, self.settings)
+        data = body.get("data")
+        if not isinstance(data, dict):
+            return TransientError("Shopify's GraphQL answer has no data")
+        return data
+
+    def _note_cost(self, body: JSON, document: str) -> None:
+        status = cost_status(body)
+        if status is not None:
+            self.cost_status = status
+        cost = requested_cost(body)
+        if cost is not None:
+            self._learned_cost[document] = cost
+
+    async def _pace_cost(self, cost: float) -> None:
+        """Wait until the GraphQL bucket, as last reported and restored since, holds ``cost`` points."""
+        status = self.cost_status
+        if status is None:
+            return
+        short = cost - status.available_now()
+        if short > 0:
+            rate = status.restore_rate if status.restore_rate > 0 else self.settings.graphql_restore_rate_per_s
+            await asyncio.sleep(short / rate)
+
     async def _pace(self) -> None:
         delay = self._not_before - time.monotonic()
         if delay > 0:
@@ -230,6 +385,14 @@ class ShopifyClient:
         used, size = limit
         if size - used <= self.settings.pacing_headroom_calls:
             self._not_before = time.monotonic() + 1.0 / self.settings.leak_rate_per_s
+
+
+def _json_or_empty(response: httpx.Response) -> JSON:
+    try:
+        body = jsonfast.loads(response.content) if response.content.strip() else {}
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _decode(response: httpx.Response, path: str) -> ShopifyResponse:

@@ -1,14 +1,15 @@
 """``ShopifyConnector``: one connected Shopify store, behind the ``ChannelConnector`` Protocol.
 
-Write-backs use the REST Admin API (channels.md §1.4-1.5). ``mark_shipped`` is idempotent: every
-fulfillment we create carries ``fenicia:{idempotency_key}`` in its message, and before creating one
-we look for an existing fulfillment with the same tracking number (or marker) and return it.
+Order write-backs use the REST Admin API (channels.md §1.4); stock goes out in Shopify's bulk form, the
+GraphQL ``inventorySetQuantities`` mutation, or per item over REST (``stock_api``; see ``stock.py``).
+``mark_shipped`` is idempotent: every fulfillment we create carries ``fenicia:{idempotency_key}`` in its
+message, and before creating one we look for an existing fulfillment with the same tracking number (or
+marker) and return it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -28,14 +29,13 @@ from fenicia.connectors.base import (
     WebhookEvent,
     WebhookHeaders,
 )
-from fenicia.connectors.shopify import webhooks
+from fenicia.connectors.shopify import stock, webhooks
 from fenicia.connectors.shopify.client import JSON, ShopifyClient
 from fenicia.connectors.shopify.orders import fetch_orders, live_fulfillments, normalize_order
 from fenicia.connectors.shopify.settings import ShopifyCredentials, ShopifySettings
 from fenicia.core.errors import (
     ConfigError,
     ConflictError,
-    InvalidRecord,
     RemoteNotFound,
     TransientError,
     ValidationFailed,
@@ -47,11 +47,6 @@ CAPABILITIES = frozenset(
 FULFILLABLE_FO_STATUSES = frozenset({"open", "in_progress"})
 # REST `reason` values of orders/{id}/cancel.json; anything else is sent as "other".
 CANCEL_REASONS = frozenset({"customer", "declined", "fraud", "inventory", "other", "staff"})
-# Per-item stock failures that concern that item only; auth, rate-limit and network errors stop the batch.
-ITEM_ERRORS = (RemoteNotFound, ValidationFailed, ConflictError, InvalidRecord)
-# A stock write to an inventory item the store no longer has (its variant or product was deleted): Shopify
-# answers 404, which could also mean the location is gone (checked), or a 422 naming the item [U].
-ITEM_GONE_PATTERN = re.compile(r"inventory item (does not exist|not found)", re.IGNORECASE)
 
 
 def idempotency_marker(key: str) -> str:
@@ -168,29 +163,17 @@ class ShopifyConnector:
             yield [listing for product in products for listing in product_listings(product)]
 
     async def set_stock(self, items: list[StockUpdate]) -> list[StockResult]:
-        """Absolute ``available`` per inventory item at the configured (or first) location. An item the
-        store no longer has is ``skipped``; a location that is no longer active fails the whole call."""
+        """Absolute ``available`` per inventory item at the configured (or first) location, in Shopify's bulk
+        form (GraphQL ``inventorySetQuantities``, ``stock_batch_size`` items a call) unless ``stock_api`` is
+        "rest". An item the store no longer has is ``skipped``; a location that is no longer active fails
+        the whole call."""
         location_id = await self._stock_location()
         self._location_confirmed = False
-        return [await self._set_one(item, location_id) for item in items]
+        write = stock.set_stock_rest if self.settings.stock_api == "rest" else stock.set_stock_graphql
+        return await write(self.client, items, location_id, self._require_active_location)
 
     async def aclose(self) -> None:
         await self.client.aclose()
-
-    async def _set_one(self, item: StockUpdate, location_id: int) -> StockResult:
-        ref = item.inventory_ref
-        if not ref or not ref.isdigit():
-            return StockResult(item.external_id, ok=False, error="No Shopify inventory item id for this listing")
-        body = {"location_id": location_id, "inventory_item_id": int(ref), "available": item.quantity}
-        try:
-            await self.client.post("inventory_levels/set.json", body, idempotent=True)
-        except RemoteNotFound as exc:
-            await self._require_active_location(location_id)  # else the item is what is gone
-            return StockResult(item.external_id, ok=False, error=exc.message, skipped=True)
-        except ITEM_ERRORS as exc:
-            gone = ITEM_GONE_PATTERN.search(exc.message) is not None
-            return StockResult(item.external_id, ok=False, error=exc.message, skipped=gone)
-        return StockResult(item.external_id, ok=True)
 
     async def _require_active_location(self, location_id: int) -> None:
         """ConfigError unless the stock location is still an active location of the store (once a call)."""

@@ -7,6 +7,7 @@ without a code change when the real Shopify behaves differently.
 from __future__ import annotations
 
 import re
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -53,6 +54,33 @@ class ShopifySettings(BaseModel):
         "Empty for the full order.",
     )
     location_id: int | None = Field(None, description="Location for stock writes; default: the first.")
+    stock_api: Literal["graphql", "rest"] = Field(
+        "graphql",
+        description="How stock is written: 'graphql' sends inventorySetQuantities, stock_batch_size items a "
+        "call (Shopify's bulk form); 'rest' sends one inventory_levels/set.json call per item (legacy API).",
+    )
+    stock_batch_size: int = Field(
+        250,
+        ge=1,
+        le=1000,
+        description="[U] Quantities per inventorySetQuantities call: Shopify takes at most 250 items in an "
+        "input list; lower it if Shopify refuses the size or the cost.",
+    )
+    stock_reason: str = Field(
+        "correction", min_length=1, description="`reason` of every stock write (one of Shopify's reasons)."
+    )
+    graphql_stock_cost: int = Field(
+        10,
+        ge=1,
+        le=1000,
+        description="[S] Points one inventorySetQuantities call is expected to cost (a mutation costs 10) until "
+        "Shopify's answers tell the real figure; calls wait while the bucket holds fewer.",
+    )
+    graphql_restore_rate_per_s: float = Field(
+        100.0,
+        gt=0,
+        description="GraphQL points restored per second (Standard plan 100) when an answer does not say.",
+    )
 
     @field_validator("shop_url")
     @classmethod

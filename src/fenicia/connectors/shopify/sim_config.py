@@ -7,6 +7,7 @@ sandbox operator can flip it when the real behaviour turns out to differ.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from fenicia.sandbox.channelkit import CheckedConfig
 
@@ -80,3 +81,23 @@ class ShopifySimConfig(CheckedConfig):
     bulk_history_days: float = 30.0  # bulk-seeded orders are spread over this many past days
     decrement_inventory_on_order: bool = True
     shop_id: int = 548380009
+
+    # The GraphQL calculated-cost limit (channels.md §1.6): a bucket of its own, apart from the REST one.
+    graphql_rate_limit_enabled: bool | None = None  # None: on exactly when rate_limit_enabled is
+    graphql_bucket_size: int = 1000  # [U] maximumAvailable (the figure of older docs and most clients)
+    graphql_restore_rate_per_s: float = 100.0  # [C] Standard plan
+    graphql_mutation_cost: int = 10  # [S] requested cost of a mutation
+    graphql_max_query_cost: int = 1000  # [S] no single request may cost more (checked while limiting is on)
+    graphql_throttled_status: int = 200  # [U] HTTP status of a THROTTLED answer (often 200, some report 429)
+    graphql_max_input_size: int = 250  # [U] items of one input list (inventorySetQuantities quantities)
+    graphql_set_atomic: bool = True  # [U] one userError in inventorySetQuantities and no quantity is set
+
+    def accepts(self, name: str, current: Any, value: Any) -> bool:
+        if name == "graphql_rate_limit_enabled":
+            return value is None or isinstance(value, bool)
+        return super().accepts(name, current, value)
+
+    @property
+    def graphql_limited(self) -> bool:
+        flag = self.graphql_rate_limit_enabled
+        return self.rate_limit_enabled if flag is None else flag

@@ -1,4 +1,5 @@
-"""Shopify's fault kinds and its REST leaky bucket; the shared parts live in ``fenicia.sandbox.simkit``."""
+"""Shopify's fault kinds, its REST leaky bucket and its GraphQL cost bucket; the shared parts live in
+``fenicia.sandbox.simkit``."""
 
 from __future__ import annotations
 
@@ -18,7 +19,15 @@ from fenicia.sandbox.simkit import (
 # Beyond the common faults: a revoked token (401) and a missing access scope (403).
 SHOPIFY_FAULTS = request_faults("revoke_token", "missing_scope", webhook=COMMON_WEBHOOK_FAULTS)
 
-__all__ = ["DEFAULT_TIMEOUT_HOLD_S", "SHOPIFY_FAULTS", "FaultRule", "FaultSet", "LeakyBucket", "RequestLog"]
+__all__ = [
+    "DEFAULT_TIMEOUT_HOLD_S",
+    "SHOPIFY_FAULTS",
+    "CostBucket",
+    "FaultRule",
+    "FaultSet",
+    "LeakyBucket",
+    "RequestLog",
+]
 
 
 class LeakyBucket:
@@ -56,3 +65,52 @@ class LeakyBucket:
 
     def reset(self) -> None:
         self._level = 0.0
+
+
+class CostBucket:
+    """Shopify GraphQL limiting by calculated cost: a request takes its requested cost from a bucket of
+    `graphql_bucket_size` points restored at `graphql_restore_rate_per_s`; one asking for more than the
+    bucket holds is throttled. While limiting is off nothing is taken and the bucket reads full."""
+
+    def __init__(self, config: ShopifySimConfig) -> None:
+        self.config = config
+        self._available = float(config.graphql_bucket_size)
+        self._at = time.monotonic()
+        self.throttled = 0  # requests refused so far
+
+    def _restore(self) -> None:
+        now = time.monotonic()
+        size = float(self.config.graphql_bucket_size)
+        self._available = min(size, self._available + (now - self._at) * self.config.graphql_restore_rate_per_s)
+        self._at = now
+
+    def take(self, cost: float) -> bool:
+        """Take ``cost`` points; False when the request must be throttled."""
+        self._restore()
+        if not self.config.graphql_limited:
+            self._available = float(self.config.graphql_bucket_size)
+            return True
+        if cost > self._available:
+            self.throttled += 1
+            return False
+        self._available -= cost
+        return True
+
+    def refund(self, points: float) -> None:
+        """Give back what a request was charged beyond its actual cost."""
+        if points > 0 and self.config.graphql_limited:
+            self._restore()
+            self._available = min(float(self.config.graphql_bucket_size), self._available + points)
+
+    def throttle_status(self) -> dict[str, float]:
+        """``extensions.cost.throttleStatus`` as Shopify renders it."""
+        self._restore()
+        return {
+            "maximumAvailable": float(self.config.graphql_bucket_size),
+            "currentlyAvailable": float(math.floor(self._available)),
+            "restoreRate": float(self.config.graphql_restore_rate_per_s),
+        }
+
+    def reset(self) -> None:
+        self._available = float(self.config.graphql_bucket_size)
+        self._at = time.monotonic()

@@ -7,24 +7,36 @@ variant { id displayName } inventoryLevels(first:) { nodes { id location { id na
 quantities(names: [...]) { name quantity } } }``. ``query`` takes ``id:N`` terms joined by ``OR`` and
 ``sku:X`` [U: a small part of Shopify's search syntax]. Quantities: ``available``, ``committed`` (units of
 open orders not yet fulfilled), ``on_hand`` (their sum); the other states are 0 here. Errors come as HTTP 200
-with ``errors`` and ``extensions.code``, as Shopify sends them. Queries are not cost-limited: they count in
-the REST leaky bucket like any call [U].
+with ``errors`` and ``extensions.code``, as Shopify sends them.
+
+One mutation, ``inventorySetQuantities`` (``sim_inventory_set``), with an optional ``@idempotent(key:)``
+directive (taken out before parsing: the shared parser knows no directives).
+
+Cost: every request takes its requested cost from the GraphQL bucket (``CostBucket``: apart from the REST
+bucket, on by default exactly when that one is) and every answer carries ``extensions.cost`` with its
+``throttleStatus``; one asking for more than the bucket holds is answered ``THROTTLED`` (HTTP
+``graphql_throttled_status`` [U]). A mutation costs ``graphql_mutation_cost`` [S]; ``inventoryItems``
+costs items x (levels per item + 2) [U], as the Shopify stock source assumes: requested with ``first`` items,
+actual with the items returned, the difference refunded as Shopify does [C].
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fenicia.connectors.shiphero.sim_graphql import Field, GraphQLError, parse
+from fenicia.connectors.shopify.sim_inventory_set import set_quantities
 from fenicia.connectors.shopify.sim_models import InventoryLevel, Variant
 from fenicia.connectors.shopify.sim_render import gid
 
 if TYPE_CHECKING:
     from fenicia.connectors.shopify.sim_store import ShopStore
+    from fenicia.connectors.shopify.simulator import ShopifySimulator
 
 JSON = dict[str, Any]
 MAX_PAGE = 250
@@ -32,19 +44,94 @@ QUANTITY_NAMES = frozenset(
     {"available", "committed", "on_hand", "incoming", "reserved", "damaged", "safety_stock", "quality_control"}
 )
 QUERY_TERM = re.compile(r"^(id|sku):(\S+)$")
+OPERATION = re.compile(r"^(?:\s|#[^\n]*)*(query|mutation|subscription)\b")
+IDEMPOTENT = re.compile(r'@idempotent\s*\(\s*key\s*:\s*(\$[_A-Za-z][_0-9A-Za-z]*|"(?:[^"\\]|\\.)*")\s*\)')
 Node = dict[str, Any]  # field name -> value, or a function of the field's arguments; "__typename" names it
 
 
-def answer(store: ShopStore, body: Any) -> JSON:
-    """The JSON answer to one GraphQL request body ``{query, variables}``."""
+def answer(sim: ShopifySimulator, body: Any, version: str) -> tuple[JSON, int]:
+    """The JSON answer to one GraphQL request body ``{query, variables}`` and its HTTP status."""
     if not isinstance(body, dict) or not isinstance(body.get("query"), str):
-        return _errors("Parse error: the body needs a 'query' string", "parseError")
-    variables = body.get("variables")
+        return _errors("Parse error: the body needs a 'query' string", "parseError"), 200
+    given = body.get("variables")
+    variables = given if isinstance(given, dict) else {}
     try:
-        roots = parse(body["query"], variables if isinstance(variables, dict) else {})
-        return {"data": {root.key: _root(store, root) for root in roots}}
+        text, key = idempotency_key(body["query"], variables)
+        roots = parse(text, variables)
+        mutation = _operation(text) == "mutation"
+        cost = request_cost(sim, roots, mutation)
+        if not sim.cost_bucket.take(cost):
+            throttled = _errors("Throttled", "THROTTLED") | _extensions(sim, cost, None)
+            return throttled, sim.config.graphql_throttled_status
+        data = _mutate(sim, roots, key, version) if mutation else {r.key: _root(sim.store, r) for r in roots}
+        actual = cost if mutation else sum(_query_cost(r, _returned(data[r.key])) for r in roots)
+        sim.cost_bucket.refund(cost - actual)  # the bucket is charged what the answer really held [C]
+        return {"data": data, **_extensions(sim, cost, actual)}, 200
     except GraphQLError as exc:
-        return _errors(str(exc), str(exc.extra.get("code", "undefinedField")))
+        return _errors(str(exc), str(exc.extra.get("code", "undefinedField"))), 200
+
+
+def idempotency_key(query: str, variables: JSON) -> tuple[str, str | None]:
+    """The query without its ``@idempotent(key: ...)`` directive, and the key (a literal or a variable)."""
+    match = IDEMPOTENT.search(query)
+    if match is None:
+        return query, None
+    given = match.group(1)
+    key = variables.get(given[1:]) if given.startswith("$") else json.loads(given)
+    if not isinstance(key, str) or not key:
+        raise GraphQLError("The idempotency key must be a non-empty string", code="BAD_REQUEST")  # [U]
+    return query[: match.start()] + query[match.end() :], key
+
+
+def _operation(query: str) -> str:
+    match = OPERATION.match(query)
+    operation = match.group(1) if match else "query"
+    if operation == "subscription":
+        raise GraphQLError("Subscriptions are not supported by this simulator", code="badRequest")
+    return operation
+
+
+def request_cost(sim: ShopifySimulator, roots: list[Field], mutation: bool) -> int:
+    """The requested cost; over ``graphql_max_query_cost`` (while limiting is on) is refused outright."""
+    cost = len(roots) * sim.config.graphql_mutation_cost if mutation else sum(_query_cost(r) for r in roots)
+    limit = sim.config.graphql_max_query_cost
+    if sim.config.graphql_limited and cost > limit:
+        message = f"Query cost is {cost}, which exceeds the single query max cost limit ({limit})."
+        raise GraphQLError(message, code="MAX_COST_EXCEEDED")
+    return cost
+
+
+def _query_cost(root: Field, items: int | None = None) -> int:
+    """[U] items x (levels per item + 2): a connection's ``first`` (requested) or the nodes it returned
+    (actual) times what one of its nodes holds."""
+    first = root.args.get("first") if items is None else items
+    inner = [f.args["first"] for f in _nested(root.selections) if isinstance(f.args.get("first"), int)]
+    return max(1, (first if isinstance(first, int) else 1) * (max(inner, default=0) + 2))
+
+
+def _returned(connection: Any) -> int | None:
+    nodes = connection.get("nodes", connection.get("edges")) if isinstance(connection, dict) else None
+    return len(nodes) if isinstance(nodes, list) else None
+
+
+def _nested(fields: list[Field]) -> list[Field]:
+    return [f for field in fields for f in (field, *_nested(field.selections))]
+
+
+def _extensions(sim: ShopifySimulator, requested: int, actual: int | None) -> JSON:
+    status = sim.cost_bucket.throttle_status()
+    return {
+        "extensions": {"cost": {"requestedQueryCost": requested, "actualQueryCost": actual, "throttleStatus": status}}
+    }
+
+
+def _mutate(sim: ShopifySimulator, roots: list[Field], key: str | None, version: str) -> JSON:
+    data: JSON = {}
+    for root in roots:
+        if root.name != "inventorySetQuantities":
+            raise GraphQLError(f"Field '{root.name}' doesn't exist on type 'Mutation'", code="undefinedField")
+        data[root.key] = select(set_quantities(sim, root.args, key, version), root.selections)
+    return data
 
 
 def _errors(message: str, code: str) -> JSON:

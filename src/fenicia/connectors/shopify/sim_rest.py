@@ -1,7 +1,8 @@
 """The REST Admin API routes (`/admin/api/{version}/...`) of the Shopify simulator.
 
 Every route runs through `RestApi.guard`: request faults, then access-token check, then the
-leaky bucket, then the handler. Every answer carries X-Shopify-Shop-Api-Call-Limit and is logged.
+leaky bucket (GraphQL: its cost bucket, in the handler), then the handler. Every answer carries
+X-Shopify-Shop-Api-Call-Limit and is logged.
 """
 
 from __future__ import annotations
@@ -148,7 +149,8 @@ class RestApi:
     async def _checked(self, request: Request, handler: Handler) -> Response:
         if request.headers.get("x-shopify-access-token") != self.sim.config.access_token:
             return error_response(401, INVALID_TOKEN, {"WWW-Authenticate": AUTH_CHALLENGE})
-        if not self.sim.bucket.take():
+        graphql = request.url.path.endswith("/graphql.json")  # limited by its own cost bucket (sim_graphql)
+        if not graphql and not self.sim.bucket.take():
             return self.throttled()
         try:
             return await handler(request)
@@ -381,8 +383,9 @@ class RestApi:
         return json_response({"inventory_level": render_inventory_level(level, self.sim.clock.iso)})
 
     async def graphql(self, request: Request) -> Response:
-        """The GraphQL Admin API, as far as reading stock needs it (see ``sim_graphql``)."""
-        return json_response(sim_graphql.answer(self.sim.store, await read_json(request)))
+        """The GraphQL Admin API, as far as stock needs it, cost-limited (see ``sim_graphql``)."""
+        body, status = sim_graphql.answer(self.sim, await read_json(request), request.path_params["version"])
+        return json_response(body, status)
 
     # -- webhooks -------------------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 One simulator is one shop, kept in memory and reproducible from `config.seed`. Its ASGI app
 serves the real REST paths (`/admin/api/{version}/...`) with Shopify's auth, pagination, status
-values, error bodies and leaky-bucket rate limit, sends HMAC-signed webhooks with Shopify's retry
+values, error bodies and leaky-bucket rate limit, the part of the GraphQL Admin API stock needs (with
+its calculated-cost limit: `sim_graphql`), sends HMAC-signed webhooks with Shopify's retry
 policy, and exposes a `/_sandbox/...` control API for seeding, customer activity and faults.
 Behaviour follows `reference/channels.md` section 1; its [U] facts are `ShopifySimConfig` fields.
 
@@ -20,7 +21,7 @@ from fenicia.connectors.shopify import sim_actions
 from fenicia.connectors.shopify.sim_clock import SimClock
 from fenicia.connectors.shopify.sim_config import ShopifySimConfig
 from fenicia.connectors.shopify.sim_control import ControlApi
-from fenicia.connectors.shopify.sim_faults import SHOPIFY_FAULTS, FaultSet, LeakyBucket, RequestLog
+from fenicia.connectors.shopify.sim_faults import SHOPIFY_FAULTS, CostBucket, FaultSet, LeakyBucket, RequestLog
 from fenicia.connectors.shopify.sim_models import ApiError, Order
 from fenicia.connectors.shopify.sim_render import JSON
 from fenicia.connectors.shopify.sim_rest import RestApi
@@ -42,6 +43,8 @@ class ShopifySimulator(ChannelSimulator[ShopifySimConfig]):
         self.clock = SimClock(self.config.timezone_offset_minutes, self.config.timestamp_precision)
         self.faults = FaultSet(SHOPIFY_FAULTS)
         self.bucket = LeakyBucket(self.config)
+        self.cost_bucket = CostBucket(self.config)  # GraphQL: calculated cost, apart from the REST bucket
+        self.idempotent_answers: dict[str, tuple[str, JSON]] = {}  # @idempotent key -> (input, answer)
         self.requests = RequestLog()
         self.webhooks = WebhookHub(self.config, self.clock, self.faults)
         self.store = ShopStore(self.config, self.clock, self.webhooks)
@@ -134,6 +137,7 @@ class ShopifySimulator(ChannelSimulator[ShopifySimConfig]):
             "webhooks": self.webhooks.counts(),
             "faults": len(self.faults.rules),
             "rate_limit": {"used": self.bucket.used, "size": self.config.bucket_size},
+            "graphql_cost": self.cost_bucket.throttle_status() | {"throttled": self.cost_bucket.throttled},
             "requests_logged": len(self.requests.records),
             "api_versions_seen": sorted({r.api_version for r in self.requests.records if r.api_version}),
             "generator_running": self.generator.running,
