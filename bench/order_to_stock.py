@@ -11,7 +11,7 @@ The stores have a standard plan's limits, on by default in the simulator: REST 2
 (``--leak-rate R`` changes it) and GraphQL 100 cost points/s, i.e. ten 10-point stock mutations a
 second, each carrying up to 250 quantities. ``--polling S`` runs the app and a worker Engine in this
 process with a DBOS queue polling interval of S seconds instead of ``fenicia serve`` (which polls every
-second).
+``FENICIA_QUEUE_POLLING_SECONDS``, 0.5 s by default).
 
     python -m bench.order_to_stock [orders] [interval_s] [--polling S] [--leak-rate R]
 """
@@ -368,7 +368,7 @@ def run(options: Options) -> dict[str, Any]:
 def _figures(options: Options, latencies: list[float], missing: int, elapsed: float, log_tail: str) -> dict[str, Any]:
     p99 = percentile(latencies, 99)
     if options.polling_s is None:
-        mode = "fenicia serve (embedded: web + worker; DBOS queue polling 1 s)"
+        mode = "fenicia serve (embedded: web + worker; DBOS queue polling FENICIA_QUEUE_POLLING_SECONDS, default 0.5 s)"
     else:
         mode = f"in-process API + worker Engine (DBOS queue polling {options.polling_s} s)"
     figures: dict[str, Any] = {
