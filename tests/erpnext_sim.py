@@ -8,6 +8,7 @@ from typing import Any
 
 from fenicia.connectors.erpnext import ErpnextCredentials, ErpnextSettings, ErpnextSourceConnector
 from fenicia.connectors.erpnext.simulator import ErpnextSimConfig, ErpnextSimulator
+from fenicia.core import netguard
 from sourcekit import FAST, SimHandle, running
 
 
@@ -17,7 +18,9 @@ class ErpnextHandle(SimHandle[ErpnextSimulator]):
         credentials = ErpnextCredentials(
             api_key=self.sim.config.api_key, api_secret=secret if secret is not None else self.sim.config.api_secret
         )
-        return ErpnextSourceConnector(settings, credentials)
+        connector = ErpnextSourceConnector(settings, credentials)
+        netguard.apply_policy(connector, allow_private=True)  # the simulator listens on loopback
+        return connector
 
 
 @contextmanager

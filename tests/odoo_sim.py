@@ -8,6 +8,7 @@ from typing import Any
 
 from fenicia.connectors.odoo import OdooCredentials, OdooSettings, OdooSourceConnector
 from fenicia.connectors.odoo.simulator import OdooSimConfig, OdooSimulator
+from fenicia.core import netguard
 from sourcekit import FAST, SimHandle, running
 
 
@@ -18,7 +19,9 @@ class OdooHandle(SimHandle[OdooSimulator]):
             values.setdefault("database", "odoo")
             values.setdefault("login", self.sim.config.login)
         key = api_key if api_key is not None else self.sim.config.api_key
-        return OdooSourceConnector(OdooSettings(**values), OdooCredentials(api_key=key))
+        connector = OdooSourceConnector(OdooSettings(**values), OdooCredentials(api_key=key))
+        netguard.apply_policy(connector, allow_private=True)  # the simulator listens on loopback
+        return connector
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from typing import Any
 
 from fenicia.connectors.shiphero import ShipheroCredentials, ShipheroSettings, ShipheroSourceConnector
 from fenicia.connectors.shiphero.simulator import ShipheroSimConfig, ShipheroSimulator
+from fenicia.core import netguard
 from sourcekit import FAST, SimHandle, running
 
 # ShipHero's throttle answers ask for waits of a second or two: let the tests wait them out in the call.
@@ -18,7 +19,9 @@ class ShipheroHandle(SimHandle[ShipheroSimulator]):
     def connector(self, credentials: dict[str, Any] | None = None, **overrides: Any) -> ShipheroSourceConnector:
         settings = ShipheroSettings(**{"api_url": self.url, **SHIPHERO_FAST, **overrides})
         secrets = credentials if credentials is not None else {"refresh_token": self.sim.config.refresh_token}
-        return ShipheroSourceConnector(settings, ShipheroCredentials(**secrets))
+        connector = ShipheroSourceConnector(settings, ShipheroCredentials(**secrets))
+        netguard.apply_policy(connector, allow_private=True)  # the simulator listens on loopback
+        return connector
 
 
 @contextmanager

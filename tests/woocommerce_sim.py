@@ -8,6 +8,7 @@ from typing import Any
 
 from fenicia.connectors.woocommerce import WoocommerceCredentials, WoocommerceSettings, WoocommerceSourceConnector
 from fenicia.connectors.woocommerce.simulator import WooSimConfig, WooSimulator
+from fenicia.core import netguard
 from sourcekit import FAST, SimHandle, running
 
 
@@ -18,7 +19,9 @@ class WooHandle(SimHandle[WooSimulator]):
             consumer_key=self.sim.config.consumer_key,
             consumer_secret=secret if secret is not None else self.sim.config.consumer_secret,
         )
-        return WoocommerceSourceConnector(settings, credentials)
+        connector = WoocommerceSourceConnector(settings, credentials)
+        netguard.apply_policy(connector, allow_private=True)  # the simulator listens on loopback
+        return connector
 
 
 @contextmanager

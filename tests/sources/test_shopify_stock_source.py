@@ -20,6 +20,7 @@ from fenicia.connectors.shopify_stock import (
 from fenicia.connectors.shopify_stock.client import graphql_error
 from fenicia.connectors.shopify_stock.stock import item_ids, to_levels
 from fenicia.connectors.source_registry import source_spec
+from fenicia.core import netguard
 from fenicia.core.errors import (
     AuthError,
     ConfigError,
@@ -34,7 +35,9 @@ from sourcekit import FAST, Row, connect, connection_error, read_levels, read_pa
 
 def connector(shop: SimHandle, token: str | None = None, **overrides: Any) -> ShopifyStockConnector:
     settings = ShopifyStockSettings(**{"shop_url": shop.url, **FAST, **overrides})
-    return ShopifyStockConnector(settings, ShopifyStockCredentials(access_token=token or shop.sim.config.access_token))
+    built = ShopifyStockConnector(settings, ShopifyStockCredentials(access_token=token or shop.sim.config.access_token))
+    netguard.apply_policy(built, allow_private=True)  # the simulator listens on loopback: the operator's allowance
+    return built
 
 
 def expected_rows(shop: SimHandle) -> set[Row]:

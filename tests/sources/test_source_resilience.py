@@ -18,7 +18,9 @@ from starlette.routing import Route
 
 import servers
 from erpnext_sim import running_erpnext
+from fenicia.connectors.base import InventorySourceConnector
 from fenicia.connectors.source_registry import source_spec
+from fenicia.core import netguard
 from fenicia.core.errors import AuthError, ConfigError, RateLimitedError, TransientError
 from odoo_sim import running_odoo
 from shiphero_sim import running_shiphero
@@ -160,14 +162,21 @@ OFFLINE = [  # (source type, its address setting, credentials, message, resoluti
 ]
 
 
+def on_loopback(key: str, settings: dict[str, Any], secrets: dict[str, str]) -> InventorySourceConnector:
+    """A connector of type ``key`` built by the registry, allowed to reach loopback (the operator's choice)."""
+    spec = source_spec(key)
+    connector: InventorySourceConnector = spec.build(spec.settings_model(**settings), spec.credentials_model(**secrets))
+    netguard.apply_policy(connector, allow_private=True)
+    return connector
+
+
 @pytest.mark.parametrize(("key", "address", "secrets", "message", "resolution"), OFFLINE, ids=[o[0] for o in OFFLINE])
 async def test_unreachable_host_says_it_could_not_connect(
     key: str, address: str, secrets: dict[str, str], message: str, resolution: str
 ) -> None:
     port = servers.free_port()  # nothing listens there
-    spec = source_spec(key)
-    settings = spec.settings_model(**{address: f"http://127.0.0.1:{port}", "max_retries_in_call": 0})
-    error = await connection_error(spec.build(settings, spec.credentials_model(**secrets)), TransientError)
+    settings = {address: f"http://127.0.0.1:{port}", "max_retries_in_call": 0}
+    error = await connection_error(on_loopback(key, settings, secrets), TransientError)
     assert f"{message} 127.0.0.1:{port}" in error.message
     assert resolution in error.resolution
 
@@ -183,9 +192,7 @@ async def test_an_address_that_is_another_web_site_is_a_config_error(
     key: str, address: str, secrets: dict[str, str], message: str, resolution: str
 ) -> None:
     site = Starlette(routes=[Route("/{path:path}", any_page, methods=["GET", "POST"])])
-    spec = source_spec(key)
     with servers.serve(site) as url:
-        settings = spec.settings_model(**{address: url})
-        error = await connection_error(spec.build(settings, spec.credentials_model(**secrets)), ConfigError)
+        error = await connection_error(on_loopback(key, {address: url}, secrets), ConfigError)
     assert "is not JSON: this address does not look like" in error.message
     assert resolution in error.resolution

@@ -9,13 +9,18 @@ same everywhere lives here:
   (:func:`web_address`, :func:`normalize_base_url`), :data:`NonBlankSecret`, :data:`OptionalText`;
 - channel clients: :func:`retry_wait` (with a rate-limit wait of their own and whether our waits are cut
   to the cap), :func:`may_resend`, :func:`remote_error`, :func:`retry_or_raise`, :func:`retry_after`;
+- the address guard: :func:`guarded_client`, the httpx client of every source, which refuses loopback,
+  private and other non-public addresses (``core.netguard``) unless the connector's
+  ``allow_private_urls`` (the operator's ``FENICIA_ALLOW_PRIVATE_SOURCE_URLS``) says otherwise: a source's
+  address is typed by a merchant, and Fenicia fetches it from the server;
 - transport: :class:`SourceHttp`, one httpx client whose calls are retried inside the call by
   :func:`retrying`: a ``Retry-After`` up to ``retry_wait_cap_seconds`` is waited out, a longer one goes
   back to the engine as the ``RateLimitedError`` itself; 5xx, timeouts and network errors are retried
   ``max_retries_in_call`` times with doubling waits, then raised as ``TransientError``. It keeps the
   server's ``Date`` of the first answer of a read: the snapshot time. Answers: :func:`json_body`,
   :func:`json_object`, :func:`graphql_data`; failures below HTTP: :func:`transport_error`;
-- reads and registry: :class:`SnapshotSource` (``full_snapshot``, ``snapshot_at``, page tokens) and
+- reads and registry: :class:`SnapshotSource` (``full_snapshot``, ``snapshot_at``, page tokens,
+  ``allow_private_urls``) and
   :func:`source_spec`. (Not HTTP, but shared by exactly these connectors; ``connectors/base.py`` would be
   their natural home.)
 """
@@ -36,6 +41,7 @@ import structlog
 from pydantic import AfterValidator, BaseModel, Field, SecretStr
 
 from fenicia.connectors.base import LevelsPage, SourceSpec, StockLevel
+from fenicia.core import netguard
 from fenicia.core.errors import ConfigError, ConnectorError, FeniciaError, RateLimitedError, TransientError
 
 log = structlog.get_logger(__name__)
@@ -76,6 +82,17 @@ OptionalText = Annotated[str | None, AfterValidator(_blank_is_none)]  # trimmed;
 def web_address(example: str, drop_suffixes: tuple[str, ...] = ()) -> AfterValidator:
     """For ``Annotated[str, web_address(...)]``: the address normalised by :func:`normalize_base_url`."""
     return AfterValidator(partial(normalize_base_url, example=example, drop_suffixes=drop_suffixes))
+
+
+AllowPrivate = Callable[[], bool] | None  # whether non-public addresses may be fetched now; None: never
+
+
+def guarded_client(allow_private: AllowPrivate, **options: Any) -> httpx.AsyncClient:
+    """An httpx client (``options``: ``base_url``, ``headers``...) for an address a merchant typed: it
+    refuses non-public addresses with ``netguard.AddressRefused`` unless ``allow_private()`` (None: never).
+    Asked on every request, because the operator's choice reaches a connector after its client is built
+    (``netguard.apply_policy`` sets ``allow_private_urls``): pass :meth:`SnapshotSource.private_urls_allowed`."""
+    return httpx.AsyncClient(transport=netguard.GuardedTransport(allow=allow_private), **options)
 
 
 class RetryPolicy(Protocol):
@@ -317,14 +334,23 @@ async def with_tokens(batches: AsyncIterator[list[StockLevel]]) -> AsyncIterator
 
 
 class SnapshotSource:
-    """The read bookkeeping of ``InventorySourceConnector``: ``full_snapshot`` and ``snapshot_at``.
+    """The read bookkeeping of ``InventorySourceConnector``: ``full_snapshot`` and ``snapshot_at``; and
+    ``allow_private_urls``, the operator's network policy (``netguard.NetworkPolicyAware``).
 
     A resumed read starts over (page tokens only say that more pages follow): reads have no side effects.
+    ``allow_private_urls`` is False (private addresses refused) until whoever builds the connector hands it
+    the operator's choice with ``netguard.apply_policy``; the client reads it through
+    :meth:`private_urls_allowed` on every request (see :func:`guarded_client`).
     """
 
     def __init__(self) -> None:
         self.full_snapshot = True
         self.snapshot_at: datetime | None = None
+        self.allow_private_urls = False
+
+    def private_urls_allowed(self) -> bool:
+        """The ``allow`` of this source's :func:`guarded_client`: the policy as it is now."""
+        return self.allow_private_urls
 
     async def snapshot_pages(
         self, batches: AsyncIterator[list[StockLevel]], *, full: bool, clock: SourceHttp | None

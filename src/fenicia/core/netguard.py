@@ -12,7 +12,12 @@ written as IPv6 (``::ffff:10.0.0.1``) is judged as the IPv4 one.
 :class:`GuardedTransport` does it for httpx, on every request including each redirect, and connects to the
 address it checked (the host name stays in the ``Host`` header and in TLS, for SNI and the certificate), so a
 name that resolves differently a moment later (DNS rebinding) cannot slip through. Requests through a proxy
-are not guarded here: with the guard on, the client uses no proxy from the environment.
+are not guarded here: a client with this transport uses no proxy from the environment (httpx reads proxy
+variables only for a client built without a transport), while ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` still
+apply (an ERP behind the merchant's own certificate authority).
+
+The refusal is an :class:`AddressRefused`, a ``ConfigError`` (fix the settings, retrying won't help) that a
+connector lets through unchanged, so the merchant reads what to do instead of a connector's own wording.
 """
 
 from __future__ import annotations
@@ -48,9 +53,13 @@ def refusal(address: IPAddress) -> str | None:
     return next((word for word, hit in checks if hit), None)
 
 
-def refused(host: str, address: IPAddress, why: str) -> ConfigError:
+class AddressRefused(ConfigError):
+    """A merchant's address that is not on the public internet: a settings problem, never retried."""
+
+
+def refused(host: str, address: IPAddress, why: str) -> AddressRefused:
     shown = host if host == str(address) else f"{host} ({address})"
-    return ConfigError(
+    return AddressRefused(
         f"Fenicia does not fetch from {shown}: it is a {why} address, not one on the public internet.",
         resolution=(
             "Use the public address of the file or server. If this Fenicia runs inside your own network and "
@@ -81,7 +90,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
     reaches it (:func:`apply_policy`) passes ``lambda: self.allow_private_urls``."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport | None = None, allow: Callable[[], bool] | None = None) -> None:
-        self._inner = inner or httpx.AsyncHTTPTransport(trust_env=False)
+        self._inner = inner or httpx.AsyncHTTPTransport()  # honours SSL_CERT_FILE/DIR; never a proxy
         self._allow = allow
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

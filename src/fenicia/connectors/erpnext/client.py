@@ -15,7 +15,14 @@ from typing import Any
 import httpx
 
 from fenicia.connectors.erpnext.settings import ErpnextCredentials, ErpnextSettings
-from fenicia.connectors.httpkit import SourceHttp, json_object, retry_after, transport_error
+from fenicia.connectors.httpkit import (
+    AllowPrivate,
+    SourceHttp,
+    guarded_client,
+    json_object,
+    retry_after,
+    transport_error,
+)
 from fenicia.core.errors import (
     AuthError,
     ConfigError,
@@ -92,13 +99,15 @@ def _error_for_exception(exc: Exception, url: str) -> FeniciaError:
 
 
 class ErpnextClient:
-    """Authenticated, retrying reads of one Frappe site."""
+    """Authenticated, retrying reads of one Frappe site; ``allow_private`` as in ``guarded_client``."""
 
-    def __init__(self, settings: ErpnextSettings, credentials: ErpnextCredentials) -> None:
+    def __init__(
+        self, settings: ErpnextSettings, credentials: ErpnextCredentials, allow_private: AllowPrivate = None
+    ) -> None:
         self.settings = settings
         token = f"{credentials.api_key.get_secret_value()}:{credentials.api_secret.get_secret_value()}"
         headers = {"Authorization": f"token {token}", "Accept": "application/json"}
-        http = httpx.AsyncClient(base_url=settings.url, headers=headers, timeout=settings.timeout_seconds)
+        http = guarded_client(allow_private, base_url=settings.url, headers=headers, timeout=settings.timeout_seconds)
         self.http = SourceHttp(http, settings, to_error, name="erpnext")
 
     async def method(self, dotted: str, **params: Any) -> Any:

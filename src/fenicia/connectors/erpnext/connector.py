@@ -24,7 +24,7 @@ class ErpnextSourceConnector(SnapshotSource):
     def __init__(self, settings: ErpnextSettings, credentials: ErpnextCredentials) -> None:
         super().__init__()
         self.settings = settings
-        self.client = ErpnextClient(settings, credentials)
+        self.client = ErpnextClient(settings, credentials, self.private_urls_allowed)
         self._zone: str | None = settings.time_zone
 
     async def test_connection(self) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from fenicia.connectors.httpkit import SourceHttp, json_body, retry_after, transport_error
+from fenicia.connectors.httpkit import AllowPrivate, SourceHttp, guarded_client, json_body, retry_after, transport_error
 from fenicia.connectors.odoo.settings import OdooCredentials, OdooSettings
 from fenicia.core.errors import (
     AuthError,
@@ -24,6 +24,7 @@ from fenicia.core.errors import (
     TransientError,
     ValidationFailed,
 )
+from fenicia.core.netguard import AddressRefused
 
 NEW_KEY = (
     "Create a new API key in Odoo (Preferences → Account Security → New API Key; keys last at most "
@@ -93,9 +94,11 @@ def rpc_error(error: Any, settings: OdooSettings) -> FeniciaError:
 
 
 class OdooClient:
-    """Authenticated, retrying ORM calls on one Odoo database."""
+    """Authenticated, retrying ORM calls on one Odoo database; ``allow_private`` as in ``guarded_client``."""
 
-    def __init__(self, settings: OdooSettings, credentials: OdooCredentials) -> None:
+    def __init__(
+        self, settings: OdooSettings, credentials: OdooCredentials, allow_private: AllowPrivate = None
+    ) -> None:
         self.settings = settings
         self._key = credentials.api_key
         headers = {"Accept": "application/json", "User-Agent": "Fenicia inventory source"}
@@ -103,7 +106,7 @@ class OdooClient:
             headers["Authorization"] = f"bearer {self._key.get_secret_value()}"
             if settings.database:
                 headers["X-Odoo-Database"] = settings.database
-        http = httpx.AsyncClient(base_url=settings.url, headers=headers, timeout=settings.timeout_seconds)
+        http = guarded_client(allow_private, base_url=settings.url, headers=headers, timeout=settings.timeout_seconds)
         self.http = SourceHttp(http, settings, to_error, name="odoo")
         self._uid: int | None = None
         self._rpc_id = 0
@@ -149,6 +152,8 @@ class OdooClient:
                 info = await self.rpc("common", "version", [])
                 return str(info.get("server_version")) if isinstance(info, dict) else None
             info = await self._json("GET", "/web/version", None)
+        except AddressRefused:
+            raise
         except (ConfigError, ValueError):
             return None
         return str(info.get("version")) if isinstance(info, dict) and info.get("version") else None

@@ -29,7 +29,7 @@ class OdooSourceConnector(SnapshotSource):
     def __init__(self, settings: OdooSettings, credentials: OdooCredentials) -> None:
         super().__init__()
         self.settings = settings
-        self.client = OdooClient(settings, credentials)
+        self.client = OdooClient(settings, credentials, self.private_urls_allowed)
 
     async def test_connection(self) -> str:
         """Counts the stock rows the user may read; on failure says exactly what is wrong."""

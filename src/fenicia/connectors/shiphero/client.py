@@ -22,8 +22,10 @@ import httpx
 from pydantic import SecretStr
 
 from fenicia.connectors.httpkit import (
+    AllowPrivate,
     SourceHttp,
     graphql_data,
+    guarded_client,
     json_object,
     retry_after,
     retrying,
@@ -119,15 +121,19 @@ def graphql_error(errors: list[Any]) -> FeniciaError:
 
 
 class ShipheroClient:
-    """GraphQL queries with an in-memory access token, refreshed once on expiry."""
+    """GraphQL queries with an in-memory access token, refreshed once on expiry; ``allow_private`` as in
+    ``guarded_client``."""
 
-    def __init__(self, settings: ShipheroSettings, credentials: ShipheroCredentials) -> None:
+    def __init__(
+        self, settings: ShipheroSettings, credentials: ShipheroCredentials, allow_private: AllowPrivate = None
+    ) -> None:
         self.settings = settings
         self._credentials = credentials
         self._refresh_token = credentials.refresh_token
         self._token: CachedToken | None = None
-        http = httpx.AsyncClient(
-            base_url=settings.api_url, headers={"Accept": "application/json"}, timeout=settings.timeout_seconds
+        headers = {"Accept": "application/json"}
+        http = guarded_client(
+            allow_private, base_url=settings.api_url, headers=headers, timeout=settings.timeout_seconds
         )
         self.http = SourceHttp(http, settings, to_error, name="shiphero")
         self.token_requests = 0

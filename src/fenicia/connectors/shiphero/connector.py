@@ -23,7 +23,7 @@ class ShipheroSourceConnector(SnapshotSource):
     def __init__(self, settings: ShipheroSettings, credentials: ShipheroCredentials) -> None:
         super().__init__()
         self.settings = settings
-        self.client = ShipheroClient(settings, credentials)
+        self.client = ShipheroClient(settings, credentials, self.private_urls_allowed)
 
     async def test_connection(self) -> str:
         """Logs in, names the account, and proves warehouse products can be read."""

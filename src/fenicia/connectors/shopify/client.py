@@ -238,9 +238,16 @@ def _is_throttled(errors: list[Any]) -> bool:
 class ShopifyClient:
     """Authenticated, paced, retrying access to ``{shop_url}/admin/api/{version}/``."""
 
-    def __init__(self, settings: ShopifySettings, credentials: ShopifyCredentials) -> None:
+    def __init__(
+        self,
+        settings: ShopifySettings,
+        credentials: ShopifyCredentials,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        """``transport``: e.g. the address guard, when the store's address is a merchant's (a stock source)."""
         self.settings = settings
         self._http = httpx.AsyncClient(
+            transport=transport,
             base_url=settings.api_base_url,
             headers={
                 ACCESS_TOKEN_HEADER: credentials.access_token.get_secret_value(),

@@ -1,16 +1,19 @@
 """GraphQL calls through the Shopify channel's ``ShopifyClient``, and the mapping of GraphQL errors.
 
 The transport (auth header, pacing, in-call retries, HTTP status → error table) is the channel's
-``ShopifyClient``. A GraphQL answer that fails arrives as HTTP 200 with an ``errors`` list; its
-``extensions.code`` is mapped to our errors here, in :func:`graphql_error`.
+``ShopifyClient``, on the address guard of every source (:class:`GuardedShopifyClient`): the store's
+address is typed by a merchant. A GraphQL answer that fails arrives as HTTP 200 with an ``errors`` list;
+its ``extensions.code`` is mapped to our errors here, in :func:`graphql_error`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fenicia.connectors.httpkit import graphql_data
+from fenicia.connectors.httpkit import AllowPrivate, graphql_data
 from fenicia.connectors.shopify.client import ShopifyClient
+from fenicia.connectors.shopify.settings import ShopifyCredentials, ShopifySettings
+from fenicia.core import netguard
 from fenicia.core.errors import (
     AuthError,
     ConfigError,
@@ -24,6 +27,14 @@ JSON = dict[str, Any]
 RECONNECT = "Update the source's access token (a custom app with read_products, read_locations, read_inventory)."
 THROTTLED_WAIT_S = 2.0  # [U] Shopify restores 50 query points a second (standard plan); a page costs < 1,000
 NEW_API_VERSION = "Set the source's api_version to 2023-01 or later (inventory quantities by state)."
+
+
+class GuardedShopifyClient(ShopifyClient):
+    """The channel's client on the address guard: non-public addresses are refused unless
+    ``allow_private()`` (asked on every request; see ``httpkit.guarded_client``)."""
+
+    def __init__(self, settings: ShopifySettings, credentials: ShopifyCredentials, allow_private: AllowPrivate) -> None:
+        super().__init__(settings, credentials, transport=netguard.GuardedTransport(allow=allow_private))
 
 
 def graphql_error(errors: list[Any]) -> FeniciaError:

@@ -17,8 +17,7 @@ import httpx
 
 from fenicia.connectors.base import LevelsCursor, LevelsPage, StockLevel
 from fenicia.connectors.httpkit import SnapshotSource
-from fenicia.connectors.shopify.client import ShopifyClient
-from fenicia.connectors.shopify_stock.client import RECONNECT, graphql
+from fenicia.connectors.shopify_stock.client import RECONNECT, GuardedShopifyClient, graphql
 from fenicia.connectors.shopify_stock.settings import ShopifyStockCredentials, ShopifyStockSettings
 from fenicia.connectors.shopify_stock.stock import LEVELS_QUERY, Locations, read_levels
 from fenicia.core.errors import AuthError, ConfigError, RemoteNotFound, TransientError
@@ -30,7 +29,9 @@ class ShopifyStockConnector(SnapshotSource):
     def __init__(self, settings: ShopifyStockSettings, credentials: ShopifyStockCredentials) -> None:
         super().__init__()
         self.settings = settings
-        self.client = ShopifyClient(settings.client_settings(), credentials.client_credentials())
+        self.client = GuardedShopifyClient(
+            settings.client_settings(), credentials.client_credentials(), self.private_urls_allowed
+        )
 
     @asynccontextmanager
     async def _source_wording(self) -> AsyncIterator[None]:

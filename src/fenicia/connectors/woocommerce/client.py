@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from fenicia.connectors.httpkit import SourceHttp, json_body, retry_after, transport_error
+from fenicia.connectors.httpkit import AllowPrivate, SourceHttp, guarded_client, json_body, retry_after, transport_error
 from fenicia.connectors.woocommerce.settings import WoocommerceCredentials, WoocommerceSettings
 from fenicia.core.errors import (
     AuthError,
@@ -92,13 +92,19 @@ def header_int(response: httpx.Response, name: str) -> int | None:
 
 
 class WoocommerceClient:
-    """Authenticated, retrying GETs under ``{site_url}/wp-json/``."""
+    """Authenticated, retrying GETs under ``{site_url}/wp-json/``; ``allow_private`` as in ``guarded_client``."""
 
-    def __init__(self, settings: WoocommerceSettings, credentials: WoocommerceCredentials) -> None:
+    def __init__(
+        self,
+        settings: WoocommerceSettings,
+        credentials: WoocommerceCredentials,
+        allow_private: AllowPrivate = None,
+    ) -> None:
         self.settings = settings
         key, secret = credentials.consumer_key.get_secret_value(), credentials.consumer_secret.get_secret_value()
         self._key_params = {"consumer_key": key, "consumer_secret": secret} if settings.auth_method == "query" else {}
-        http = httpx.AsyncClient(
+        http = guarded_client(
+            allow_private,
             base_url=f"{settings.site_url}/wp-json/",
             auth=(key, secret) if settings.auth_method == "basic" else None,
             headers={"Accept": "application/json"},

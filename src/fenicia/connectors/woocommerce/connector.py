@@ -17,6 +17,7 @@ from fenicia.connectors.woocommerce.client import WoocommerceClient
 from fenicia.connectors.woocommerce.settings import WoocommerceCredentials, WoocommerceSettings
 from fenicia.connectors.woocommerce.stock import read_levels
 from fenicia.core.errors import AuthError, ConfigError
+from fenicia.core.netguard import AddressRefused
 
 
 class WoocommerceSourceConnector(SnapshotSource):
@@ -26,12 +27,14 @@ class WoocommerceSourceConnector(SnapshotSource):
         super().__init__()
         self.settings = settings
         self._credentials = credentials
-        self.client = WoocommerceClient(settings, credentials)
+        self.client = WoocommerceClient(settings, credentials, self.private_urls_allowed)
 
     async def test_connection(self) -> str:
         """The shop's name and product count; else exactly what is wrong."""
         try:
             index = await self.client.index()
+        except AddressRefused:
+            raise  # already says what to do
         except ConfigError as exc:
             raise ConfigError(
                 f"No WordPress REST API at {self.settings.site_url}/wp-json/ ({exc.message})",
@@ -55,7 +58,8 @@ class WoocommerceSourceConnector(SnapshotSource):
         if exc.details.get("code") != "woocommerce_rest_cannot_view":
             return exc
         if self.settings.auth_method == "basic":
-            probe = WoocommerceClient(self.settings.model_copy(update={"auth_method": "query"}), self._credentials)
+            query_auth = self.settings.model_copy(update={"auth_method": "query"})
+            probe = WoocommerceClient(query_auth, self._credentials, self.private_urls_allowed)
             try:
                 await probe.page("wc/v3/products", {"per_page": 1, "_fields": "id"})
                 return AuthError(
