@@ -4,6 +4,14 @@ A few SKUs are patched one by one (``fulfillment_availability`` of the configure
 second); at ``feed_threshold_skus`` or more the whole batch goes as one JSON_LISTINGS_FEED
 (createFeedDocument → upload to the presigned URL → createFeed), whose processing report tells which
 messages failed. Quantities are absolute, so repeating a write is harmless.
+
+A SKU Amazon refuses (an INVALID submission, a 404, or ERROR issues on its feed message) is looked up
+with ``getListingsItem``: a 404 there ("The resource specified does not exist", [C] in the listings
+model, for the connection's own seller id and marketplaces) means the listing is gone from Amazon, so the
+result is ``skipped`` with Amazon's words. Amazon has no documented "unknown SKU" issue code for a patch
+or a feed message, and it accepts a patch of offer attributes for a SKU it does not list (maintainer in
+amzn/selling-partner-api-models#2797), so the refusal alone never decides it. When the lookup finds the
+listing, or fails itself, the refusal stays an error.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from fenicia.connectors.amazon.settings import AmazonSettings
 from fenicia.connectors.base import ListingInfo, StockResult, StockUpdate
 from fenicia.core.errors import (
     ConflictError,
+    FeniciaError,
     InvalidRecord,
     RemoteNotFound,
     TransientError,
@@ -40,6 +49,9 @@ SEARCH_PAGE_SIZE = 20  # [C] searchListingsItems pageSize maximum
 # Failures that concern one SKU only; auth, rate-limit and network errors stop the batch.
 ITEM_ERRORS = (RemoteNotFound, ValidationFailed, ConflictError, InvalidRecord)
 FINISHED_FEED_STATUSES = frozenset({"DONE", "FATAL", "CANCELLED"})
+# getListingsItem look-ups after one feed (10 s at its default 5/s): more refused messages than this
+# point to a problem with the feed, not to deleted listings; past it the refusals stay errors.
+GONE_CHECKS_MAX = 50
 
 
 def listing_path(settings: AmazonSettings, sku: str | None = None) -> str:
@@ -119,9 +131,35 @@ async def patch_one(client: AmazonClient, item: StockUpdate) -> StockResult:
             json=body,
             idempotent=True,
         )
+    except RemoteNotFound as exc:
+        return await gone_or_error(client, StockResult(item.external_id, ok=False, error=exc.message))
     except ITEM_ERRORS as exc:
         return StockResult(item.external_id, ok=False, error=exc.message)
-    return submission_result(item.external_id, answer.body)
+    result = submission_result(item.external_id, answer.body)
+    return result if result.ok else await gone_or_error(client, result)
+
+
+async def gone_or_error(client: AmazonClient, refused: StockResult) -> StockResult:
+    """The refusal, marked ``skipped`` when getListingsItem says Amazon has no such listing any more."""
+    missing = await listing_missing(client, refused.external_id)
+    if missing is None:
+        return refused
+    error = f"{refused.error}; {missing}" if refused.error else missing
+    return StockResult(refused.external_id, ok=False, error=error, skipped=True)
+
+
+async def listing_missing(client: AmazonClient, sku: str) -> str | None:
+    """Amazon's 404 text when the seller has no listing ``sku`` in the connection's marketplaces; None when
+    it has one or the lookup itself failed (then nobody can tell, and the refusal stays an error)."""
+    settings = client.settings
+    params = {"marketplaceIds": ",".join(settings.marketplace_ids), "includedData": "summaries"}
+    try:
+        await client.get("getListingsItem", listing_path(settings, sku), params)
+    except RemoteNotFound as exc:
+        return exc.message
+    except FeniciaError as exc:
+        log.warning("amazon.listing_lookup_failed", sku=sku, error=exc.message)
+    return None
 
 
 def submission_result(sku: str, body: Mapping[str, Any]) -> StockResult:
@@ -175,7 +213,20 @@ async def feed_results(client: AmazonClient, feed_id: str, items: list[StockUpda
         log.warning("amazon.stock_feed_still_processing", feed_id=feed_id, status=status)
         return [StockResult(item.external_id, ok=True) for item in items]  # accepted; Amazon applies it later
     report = await read_report(client, feed.get("resultFeedDocumentId"))
-    return results_from_report(items, report, str(status))
+    results = results_from_report(items, report, str(status))
+    general, _ = report_problems(report, str(status))
+    return results if general else await confirm_gone(client, results)
+
+
+async def confirm_gone(client: AmazonClient, results: list[StockResult]) -> list[StockResult]:
+    """Each SKU refused in its own feed message is looked up (at most ``GONE_CHECKS_MAX``)."""
+    confirmed, checks = [], 0
+    for result in results:
+        if not result.ok and checks < GONE_CHECKS_MAX:
+            checks += 1
+            result = await gone_or_error(client, result)
+        confirmed.append(result)
+    return confirmed
 
 
 async def wait_for_feed(client: AmazonClient, feed_id: str) -> JSON:
@@ -206,6 +257,17 @@ async def read_report(client: AmazonClient, document_id: Any) -> JSON:
 
 def results_from_report(items: list[StockUpdate], report: Mapping[str, Any], status: str) -> list[StockResult]:
     """Messages with an ERROR issue failed; an ERROR with no message id (or a FATAL feed) fails all."""
+    general, by_message = report_problems(report, status)
+    results = []
+    for number, item in enumerate(items, start=1):
+        problems = general + by_message.get(number, [])
+        error = f"Amazon refused the stock update: {'; '.join(problems)}" if problems else None
+        results.append(StockResult(item.external_id, ok=not problems, error=error))
+    return results
+
+
+def report_problems(report: Mapping[str, Any], status: str) -> tuple[list[str], dict[int, list[str]]]:
+    """The processing report's ERROR texts: those of the whole feed, and those per message id."""
     by_message: dict[int, list[str]] = {}
     general: list[str] = []
     for issue in report.get("issues") or []:
@@ -219,9 +281,4 @@ def results_from_report(items: list[StockUpdate], report: Mapping[str, Any], sta
             general.append(text)
     if status != "DONE" and not general:
         general.append(f"Amazon could not process the stock feed ({status})")
-    results = []
-    for number, item in enumerate(items, start=1):
-        problems = general + by_message.get(number, [])
-        error = f"Amazon refused the stock update: {'; '.join(problems)}" if problems else None
-        results.append(StockResult(item.external_id, ok=not problems, error=error))
-    return results
+    return general, by_message

@@ -8,6 +8,12 @@ Writing: ``PUT /items/{id}`` ``{"available_quantity": n}``; for an item with var
 every variation (the bulk form): the changed ones with their new ``available_quantity``, the others
 with only their ``id``, because ML drops variations missing from the list [U]. There is no multi-item
 stock endpoint [U], so it is one PUT per item.
+
+A listing gone from ML comes back ``skipped`` with ML's words: an item ML answers 404 (or 410) for on its
+own address, ``/items/{id}`` (the documented not-found answer, reference §3.7; another seller's item is a
+403 [S], so a 404 there is the item itself), or a variation the item, read just before the PUT, no longer
+has. A closed item is not treated as gone: how ML answers a stock PUT to one is not documented [U], so
+that refusal stays an error.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ SCAN_PAGE_SIZE = 100
 ITEM_FIELDS = "id,title,status,available_quantity,seller_custom_field,attributes,variations"
 # Per-item failures that concern that item only; auth, rate-limit and network errors stop the batch.
 ITEM_ERRORS = (RemoteNotFound, ValidationFailed, ConflictError, InvalidRecord)
+Outcome = tuple[str | None, bool]  # per variation: why it was not set (None: it was), and whether it is gone
 
 
 def listing_ref(item_id: str, variation_id: Any = None) -> str:
@@ -142,7 +149,8 @@ async def _put_quantity(client: MercadoLibreClient, item_id: str, update: StockU
     try:
         await client.put(f"/items/{item_id}", {"available_quantity": update.quantity})
     except ITEM_ERRORS as exc:
-        return StockResult(update.external_id, ok=False, error=exc.message)
+        gone = isinstance(exc, RemoteNotFound)  # the item's own address answered 404/410
+        return StockResult(update.external_id, ok=False, error=exc.message, skipped=gone)
     return StockResult(update.external_id, ok=True)
 
 
@@ -152,22 +160,40 @@ async def _put_variations(
     items = {str(item.get("id")): item for item in await multiget(client, list(by_item))}
     results: dict[int, StockResult] = {}
     for item_id, wanted in by_item.items():
-        outcome = await _put_item_variations(client, items.get(item_id), item_id, wanted)
+        item = items.get(item_id)
+        if item is None:
+            outcome = await _put_unread_item(client, item_id, wanted)
+        else:
+            outcome = await _put_item_variations(client, item, item_id, wanted)
         for variation, (index, update) in wanted.items():
-            error = outcome.get(variation)
-            results[index] = StockResult(update.external_id, ok=error is None, error=error)
+            error, gone = outcome[variation]
+            results[index] = StockResult(update.external_id, ok=error is None, error=error, skipped=gone)
     return results
 
 
+async def _put_unread_item(
+    client: MercadoLibreClient, item_id: str, wanted: dict[str, tuple[int, StockUpdate]]
+) -> dict[str, Outcome]:
+    """An item the multiget did not give (its entries carry no id to tell why): read on its own address,
+    where a 404 means it is gone."""
+    try:
+        item = await client.get(f"/items/{item_id}")
+    except ITEM_ERRORS as exc:
+        return dict.fromkeys(wanted, (exc.message, isinstance(exc, RemoteNotFound)))
+    if not isinstance(item, dict):
+        return dict.fromkeys(wanted, (f"MercadoLibre sent no item {item_id}", False))
+    return await _put_item_variations(client, item, item_id, wanted)
+
+
 async def _put_item_variations(
-    client: MercadoLibreClient, item: JSON | None, item_id: str, wanted: dict[str, tuple[int, StockUpdate]]
-) -> dict[str, str | None]:
-    """One PUT with every variation of the item; returns an error per wanted variation (None: done)."""
-    if item is None:
-        return dict.fromkeys(wanted, f"MercadoLibre has no item {item_id}")
+    client: MercadoLibreClient, item: JSON, item_id: str, wanted: dict[str, tuple[int, StockUpdate]]
+) -> dict[str, Outcome]:
+    """One PUT with every variation of the item; per wanted variation, why not (None: done) and if gone."""
     known = [str(v.get("id")) for v in item.get("variations") or [] if isinstance(v, Mapping)]
-    missing = {
-        variation: f"Item {item_id} has no variation {variation}" for variation in wanted if variation not in known
+    missing: dict[str, Outcome] = {
+        variation: (f"Item {item_id} has no variation {variation}", True)
+        for variation in wanted
+        if variation not in known
     }
     body = [
         {"id": _id_value(vid), "available_quantity": wanted[vid][1].quantity}
@@ -176,12 +202,12 @@ async def _put_item_variations(
         for vid in known
     ]
     if len(missing) == len(wanted):
-        return dict(missing)
+        return missing
     try:
         await client.put(f"/items/{item_id}", {"variations": body})
     except ITEM_ERRORS as exc:
-        return dict.fromkeys(wanted, exc.message)
-    return {variation: missing.get(variation) for variation in wanted}
+        return dict.fromkeys(wanted, (exc.message, isinstance(exc, RemoteNotFound)))
+    return {variation: missing.get(variation, (None, False)) for variation in wanted}
 
 
 def _id_value(variation_id: str) -> int | str:

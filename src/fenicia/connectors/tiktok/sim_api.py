@@ -196,6 +196,7 @@ class OpenApi:
             r(f"/product/{V}/products/search", self.search_products, "POST"),
             r("/product/202312/products/search", self.search_products, "POST"),
             r(f"/product/{V}/products/{{product_id}}/inventory/update", self.inventory, "POST"),
+            r(f"/product/{V}/inventory/search", self.search_inventory, "POST"),
             r(f"/event/{V}/webhooks", self.list_webhooks),
             r(f"/event/{V}/webhooks", self.put_webhook, "PUT"),
             r(f"/event/{V}/webhooks", self.delete_webhook, "DELETE"),
@@ -279,6 +280,9 @@ class OpenApi:
 
     async def inventory(self, request: Request, body: Any) -> Any:
         return sim_products.update_inventory(self.sim.store, request.path_params["product_id"], body)
+
+    async def search_inventory(self, request: Request, body: Any) -> Any:
+        return sim_products.search_inventory(self.sim.store, body)
 
     async def list_webhooks(self, request: Request, body: Any) -> Any:
         hub = self.sim.webhooks

@@ -1,4 +1,4 @@
-"""Products in the simulated shop: search (paged) and the per-product inventory update (§5.5)."""
+"""Products in the simulated shop: search (paged), inventory search and the per-product inventory update (§5.5)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import base64
 from typing import Any
 
 from fenicia.connectors.tiktok import errors as codes
-from fenicia.connectors.tiktok.sim_models import JSON, SimError, bad_parameter
+from fenicia.connectors.tiktok.sim_models import JSON, SimError, Sku, bad_parameter
 from fenicia.connectors.tiktok.sim_render import render_product
 from fenicia.connectors.tiktok.sim_store import ShopStore
 
 MAX_QUANTITY = 99_999
+INVENTORY_SEARCH_MAX = {"sku_ids": 600, "product_ids": 100}  # [C] tts-partner-api InventorySearch
 PRODUCT_STATUSES = frozenset(
     {"ALL", "DRAFT", "PENDING", "FAILED", "ACTIVATE", "SELLER_DEACTIVATED", "PLATFORM_DEACTIVATED", "FREEZE", "DELETED"}
 )
@@ -41,6 +42,37 @@ def search_products(store: ShopStore, query: dict[str, str], body: Any) -> JSON:
         "products": [render_product(p, config.currency, config.warehouse_id) for p in page],
         "next_page_token": _encode(int(page[-1].id)) if more else "",
         "total_count": len(products),
+    }
+
+
+def search_inventory(store: ShopStore, body: Any) -> JSON:
+    """Inventory Search: by ``sku_ids`` (up to 600; used when both are given) or ``product_ids`` (up to
+    100). Ids the shop does not have are left out of the answer [U]."""
+    if not isinstance(body, dict):
+        raise bad_parameter("The request body must be a JSON object")
+    key = "sku_ids" if body.get("sku_ids") else "product_ids"
+    ids = body.get(key)
+    if not isinstance(ids, list) or not ids:
+        raise bad_parameter("sku_ids or product_ids is required")
+    if len(ids) > INVENTORY_SEARCH_MAX[key]:
+        raise bad_parameter(f"{key} takes at most {INVENTORY_SEARCH_MAX[key]} ids")
+    wanted = {str(i) for i in ids}
+    by_product: dict[str, list[JSON]] = {}
+    for product in sorted(store.products.values(), key=lambda p: int(p.id)):
+        for sku in product.skus:
+            if (sku.id if key == "sku_ids" else product.id) in wanted:
+                by_product.setdefault(product.id, []).append(_sku_stock(sku, store.config.warehouse_id))
+    return {"inventory": [{"product_id": pid, "skus": skus} for pid, skus in by_product.items()]}
+
+
+def _sku_stock(sku: Sku, warehouse_id: str) -> JSON:
+    warehouse = {"warehouse_id": warehouse_id, "available_quantity": sku.quantity, "committed_quantity": 0}
+    return {
+        "id": sku.id,
+        "seller_sku": sku.seller_sku,
+        "total_available_quantity": sku.quantity,
+        "total_committed_quantity": 0,
+        "warehouse_inventory": [warehouse],
     }
 
 

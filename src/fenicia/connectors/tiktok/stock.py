@@ -6,6 +6,13 @@ as ``inventory_ref``, the product id that stock writes address). Stock is writte
 [{"warehouse_id"?, "quantity"}]}]}``: the bulk form is one request per product carrying all its SKUs
 (there is no cross-product bulk call [U]). ``quantity`` is absolute, 0 to 99999; only live SKUs accept it.
 The answer's ``data.errors[]`` names the SKUs that failed.
+
+TikTok Shop publishes no error code for "this product or SKU does not exist" (the codes in ``errors.py``
+are [U]), so a refusal alone never says a listing is gone. A refused SKU (or every SKU of a product whose
+whole request was refused as a bad request or an unknown record) is looked up with ``POST
+/product/202309/inventory/search`` (``sku_ids``, [C] in the partner API's interfaces): a successful
+answer that does not list the SKU under its product means it is gone from the shop, and the result is
+``skipped`` with TikTok's words. When the search lists it, or fails itself, the refusal stays an error.
 """
 
 from __future__ import annotations
@@ -13,11 +20,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+import structlog
+
 from fenicia.connectors.base import ListingInfo, StockResult, StockUpdate
 from fenicia.connectors.tiktok.client import JSON, TikTokClient
-from fenicia.core.errors import ConflictError, InvalidRecord, RemoteNotFound, ValidationFailed
+from fenicia.core.errors import ConflictError, FeniciaError, InvalidRecord, RemoteNotFound, ValidationFailed
+
+log = structlog.get_logger(__name__)
 
 MAX_QUANTITY = 99_999
+INVENTORY_SEARCH_PATH = "/product/202309/inventory/search"
+INVENTORY_SEARCH_MAX_SKUS = 600  # [C] "SKU ID list, with a length of up to 600"
 LISTING_PAGE_SIZE = 100
 # Failures that concern one product's request only; auth, rate-limit and network errors stop the batch.
 ITEM_ERRORS = (RemoteNotFound, ValidationFailed, ConflictError, InvalidRecord)
@@ -89,14 +102,52 @@ async def _update_product(
     body = {"skus": [{"id": item.external_id, "inventory": [_inventory(client, item)]} for _, item in group]}
     path = f"/product/202309/products/{product_id}/inventory/update"
     try:
-        data = await client.post(path, body, idempotent=True)
+        failed = sku_errors(await client.post(path, body, idempotent=True))
     except ITEM_ERRORS as exc:
-        return [(index, StockResult(item.external_id, ok=False, error=exc.message)) for index, item in group]
-    failed = sku_errors(data)
-    return [
-        (index, StockResult(item.external_id, ok=item.external_id not in failed, error=failed.get(item.external_id)))
-        for index, item in group
-    ]
+        failed = {item.external_id: exc.message for _, item in group}
+    gone = await missing_skus(client, product_id, list(failed)) if failed else set()
+    return [(index, _result(item, product_id, failed.get(item.external_id), gone)) for index, item in group]
+
+
+def _result(item: StockUpdate, product_id: str, error: str | None, gone: set[str]) -> StockResult:
+    if error is None:
+        return StockResult(item.external_id, ok=True)
+    if item.external_id not in gone:
+        return StockResult(item.external_id, ok=False, error=error)
+    why = f"{error} (TikTok Shop's inventory search no longer lists SKU {item.external_id} in product {product_id})"
+    return StockResult(item.external_id, ok=False, error=why, skipped=True)
+
+
+async def missing_skus(client: TikTokClient, product_id: str, sku_ids: list[str]) -> set[str]:
+    """The SKUs of ``sku_ids`` that inventory search does not list under ``product_id``; none when the
+    search fails or answers something unreadable (then nobody can tell: the refusals stay errors)."""
+    listed: set[str] = set()
+    for start in range(0, len(sku_ids), INVENTORY_SEARCH_MAX_SKUS):
+        chunk = sku_ids[start : start + INVENTORY_SEARCH_MAX_SKUS]
+        try:
+            data = await client.post(INVENTORY_SEARCH_PATH, {"sku_ids": chunk}, idempotent=True)
+        except FeniciaError as exc:
+            log.warning("tiktok.inventory_search_failed", product_id=product_id, error=exc.message)
+            return set()
+        found = listed_skus(data, product_id)
+        if found is None:
+            return set()
+        listed |= found
+    return set(sku_ids) - listed
+
+
+def listed_skus(data: Any, product_id: str) -> set[str] | None:
+    """SKU ids of ``product_id`` in an inventory search answer (``data.inventory[] = {product_id, skus[]}``)."""
+    inventory = data.get("inventory") if isinstance(data, dict) else None
+    if not isinstance(inventory, list):
+        return None
+    return {
+        str(sku.get("id"))
+        for entry in inventory
+        if isinstance(entry, dict) and str(entry.get("product_id")) == product_id
+        for sku in entry.get("skus") or []
+        if isinstance(sku, dict) and sku.get("id")
+    }
 
 
 def _inventory(client: TikTokClient, item: StockUpdate) -> JSON:

@@ -126,7 +126,8 @@ def _not_found(response: httpx.Response, message: str) -> FeniciaError:
         return ConfigError(
             f"Walmart does not know this address ({message})", resolution="Check the API base URL in Settings."
         )
-    return RemoteNotFound(f"Walmart has no such record ({message})", status=404)
+    # the codes travel along: only CONTENT_NOT_FOUND says "no such record"; a bare 404 may be a gateway's
+    return RemoteNotFound(f"Walmart has no such record ({message})", status=404, codes=error_codes(response))
 
 
 def _error_for_exception(exc: Exception) -> FeniciaError:
