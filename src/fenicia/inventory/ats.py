@@ -89,6 +89,17 @@ TARGET_COLUMNS = (
 )
 
 
+LEVEL_COLUMNS = (  # a stored level as a recompute reads it: its product, then ``Level``'s fields in order
+    StockLevel.product_id,
+    StockLevel.source_id,
+    StockLevel.location_id,
+    StockLevel.available,
+    StockLevel.snapshot_at,
+    StockLevel.on_hand,
+    StockLevel.reserved,
+)
+
+
 def chunks(items: Sequence[T], size: int = CHUNK_SIZE) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -160,14 +171,16 @@ def _lock_products(session: Session, workspace_id: int, product_ids: set[int]) -
 
 
 def _levels(session: Session, workspace_id: int, product_ids: set[int]) -> dict[int, list[Level]]:
+    """The products' stored levels, read as plain rows rather than ORM objects (a source run reads thousands);
+    like an ORM query, it flushes the session's pending changes first."""
     out: dict[int, list[Level]] = {}
     for chunk in chunks(sorted(product_ids)):
-        query = select(StockLevel).where(
+        query = select(*LEVEL_COLUMNS).where(
             unindexed(StockLevel.workspace_id) == workspace_id, StockLevel.product_id.in_(chunk)
         )
-        for row in session.scalars(query):
-            level = Level(row.source_id, row.location_id, row.available, row.snapshot_at, row.on_hand, row.reserved)
-            out.setdefault(row.product_id, []).append(level)
+        for product_id, source_id, location_id, available, snapshot_at, on_hand, reserved in session.execute(query):
+            level = Level(source_id, location_id, available, snapshot_at, on_hand, reserved)
+            out.setdefault(product_id, []).append(level)
     return out
 
 
@@ -386,6 +399,13 @@ def _store(session: Session, computed: list[dict[str, Any]], pushes: list[dict[s
 
     Listings of this session's identity map get the same values, so a caller holding one sees them."""
     session.execute(STORE_ATS, [row | {"now": now} for row in computed])
+    if any(isinstance(held, Listing) for held in session.identity_map.values()):  # a source run holds none
+        _refresh_held(session, computed, now)
+    if pushes:
+        session.execute(insert(PUSHES), [push | {"created_at": now, "updated_at": now} for push in pushes])
+
+
+def _refresh_held(session: Session, computed: list[dict[str, Any]], now: datetime) -> None:
     for row in computed:
         held = session.identity_map.get(identity_key(Listing, row["b_id"]))
         if held is not None:
@@ -393,8 +413,6 @@ def _store(session: Session, computed: list[dict[str, Any]], pushes: list[dict[s
                 set_committed_value(held, name, value)
             set_committed_value(held, "ats_computed_at", now)
             set_committed_value(held, "updated_at", now)
-    if pushes:
-        session.execute(insert(PUSHES), [push | {"created_at": now, "updated_at": now} for push in pushes])
 
 
 def _stock_connections(session: Session, connection_ids: set[int]) -> set[int]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -39,18 +39,23 @@ class Change(NamedTuple):
     reserved: int | None
 
 
+# Known rows by id, as a Core statement: the ORM's bulk update by primary key costs several times more per row
+# for the same UPDATE (the SET columns are the keys of the rows given, as in ``_values``)
+UPDATE_BY_ID = update(LEVELS).where(LEVELS.c.id == bindparam("b_id"))
+
+
 def write_changes(
     session: Session, source: InventorySource, changes: Sequence[Change], snapshot_at: datetime, now: datetime
 ) -> None:
     """Updates known rows by id and upserts new ones, each in one executemany statement."""
-    updates = [_values(c, snapshot_at, now) | {"id": c.level_id} for c in changes if c.level_id]
+    updates = [_values(c, snapshot_at, now) | {"b_id": c.level_id} for c in changes if c.level_id]
     inserts = [
         _values(c, snapshot_at, now) | {"workspace_id": source.workspace_id, "source_id": source.id}
         for c in changes
         if not c.level_id
     ]
     if updates:
-        session.execute(update(StockLevel), updates)
+        session.execute(UPDATE_BY_ID, updates)
     if inserts:
         session.execute(_upsert(session), inserts)
 

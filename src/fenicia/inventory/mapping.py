@@ -48,7 +48,7 @@ PRODUCTS_WITH_LEVELS = ListQuery(
 # A stored level as the read phase fetches it: (position in the looked-up list or None, product id, level
 # id, location id, available, on hand, reserved). Kept as the driver's row (one tuple per level, no copy).
 StoredLevel = tuple[Any, ...]
-LEVEL_ID, LEVEL_NUMBERS = 2, 4  # positions in a StoredLevel: the level's id; its three numbers from here on
+LEVEL_ID, AVAILABLE, ON_HAND, RESERVED = 2, 4, 5, 6  # positions in a StoredLevel
 AMBIGUOUS = -1
 DEFAULT_LOCATION_CODE = "main"
 DEFAULT_LOCATION_NAME = "Main warehouse"

@@ -27,8 +27,10 @@ from fenicia.inventory.levels import Change
 from fenicia.inventory.lookups import InQuery
 from fenicia.inventory.mapping import (
     AMBIGUOUS,
+    AVAILABLE,
     LEVEL_ID,
-    LEVEL_NUMBERS,
+    ON_HAND,
+    RESERVED,
     LocationResolver,
     MappingRules,
     ProductMatcher,
@@ -137,22 +139,23 @@ class SeenLevels:
 
     def add_many(self, level_ids: list[int]) -> list[bool]:
         """``add`` for a page of ids at once (one call per page, not per row)."""
-        low, span, bits = self.low, self.high - self.low, self.bits
+        low, span, bits, outside = self.low, self.high - self.low, self.bits, self.outside
         firsts: list[bool] = []
-        added = 0
+        first, added = firsts.append, 0
         for level_id in level_ids:
             offset = level_id - low
             if not 0 <= offset <= span:
-                firsts.append(level_id not in self.outside)
-                self.outside.add(level_id)
+                first(level_id not in outside)
+                outside.add(level_id)
                 continue
-            mask = 1 << (offset & 7)
-            if bits[offset >> 3] & mask:
-                firsts.append(False)
-                continue
-            bits[offset >> 3] |= mask
-            firsts.append(True)
-            added += 1
+            index, mask = offset >> 3, 1 << (offset & 7)
+            byte = bits[index]
+            if byte & mask:
+                first(False)
+            else:
+                bits[index] = byte | mask
+                first(True)
+                added += 1
         self.count += added
         return firsts
 
@@ -256,10 +259,9 @@ class PageMapper:
             mapped += 1
             if open_codes and code in open_codes:
                 out.now_mapped[code] = product_id
-            key = (product_id, location_id)
-            known = page.get(key)
-            if known is None:
-                page[key] = (code, available, level.on_hand, level.reserved)
+            key, row = (product_id, location_id), (code, available, level.on_hand, level.reserved)
+            known = page.setdefault(key, row)
+            if known is row:  # the first row of this product and location
                 continue
             self._warn_summed(code)
             page[key] = (
@@ -305,7 +307,7 @@ class PageMapper:
             if stored is not None:
                 if not next(firsts):
                     self._extra(key, *values)
-                elif values[1:] != stored[LEVEL_NUMBERS:]:
+                elif values[1] != stored[AVAILABLE] or values[2] != stored[ON_HAND] or values[3] != stored[RESERVED]:
                     changes.append(Change(stored[LEVEL_ID], key[0], key[1], *values))
                 continue
             packed = (key[0] << 32) | (key[1] & 0xFFFFFFFF)  # a preview location yet to be created is negative

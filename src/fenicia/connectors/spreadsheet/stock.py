@@ -37,6 +37,8 @@ MAX_WARNINGS = 100
 TOTAL_INITIALS = frozenset(w[0] for w in TOTAL_WORDS) | frozenset(w[0].upper() for w in TOTAL_WORDS)
 NAME_MAX_CHARS = 500
 FIX_AND_RESEND = "Fix the file and send it again; nothing was applied."
+PLAIN_DIGITS = 9  # a plain quantity has at most this many digits: always under MAX_QUANTITY (10 digits)
+NOT_PLAIN = -1  # ``_plain_count`` of a cell that needs the full rules (plain numbers are never negative)
 
 
 class Warnings:
@@ -60,9 +62,10 @@ class Warnings:
 def level_pages(table: Table, settings: SpreadsheetSettings, warnings: Warnings) -> Iterator[list[StockLevel]]:
     reader = RowReader(resolve_columns(table.header, settings.columns, table.header_row), settings, warnings)
     page: list[StockLevel] = []
+    plain, checked = reader.plain, reader.checked
     for number, cells in table.rows:
-        level = reader.level(number, cells)
-        if level is None:
+        level = plain(number, cells)
+        if level is None and (level := checked(number, cells)) is None:
             continue
         page.append(level)
         if len(page) >= settings.page_size:
@@ -73,7 +76,8 @@ def level_pages(table: Table, settings: SpreadsheetSettings, warnings: Warnings)
 
 
 class RowReader:
-    """Turns one row into a ``StockLevel`` (or None for a row to skip), applying the module's rules."""
+    """Turns one row into a ``StockLevel`` (or None for a row to skip), applying the module's rules: ``plain``
+    for the common row, ``checked`` for any row."""
 
     def __init__(self, columns: ColumnIndex, settings: SpreadsheetSettings, warnings: Warnings) -> None:
         self.columns = columns
@@ -83,8 +87,64 @@ class RowReader:
         self.quantity_is_on_hand = columns.quantity is None or settings.quantity_basis == "on_hand"
         self.seen: set[int] | None = set() if settings.duplicates == "error" else None
         self.rows = 0
+        assert self.quantity_column is not None  # resolve_columns requires a quantity or an on-hand column
+        # for ``plain``: the positions it reads, and how many cells a row needs for all of them
+        self.sku_at, self.quantity_at = columns.sku, self.quantity_column
+        self.location_at, self.name_at = columns.location, columns.name
+        used = (columns.sku, self.quantity_column, columns.on_hand, columns.reserved, columns.location, columns.name)
+        self.plain_width = max(p for p in used if p is not None) + 1
+        self.plain_counts = columns.on_hand is not None or columns.reserved is not None
 
-    def level(self, number: int, cells: Sequence[Any]) -> StockLevel | None:
+    def plain(self, number: int, cells: Sequence[Any]) -> StockLevel | None:
+        """A plain row (text cells, whole numbers), read directly; None for any other row (then ``checked``).
+
+        Almost every row of a real file is plain, and reading it through every rule (``checked``) costs a
+        dozen calls per row. This is safe because it accepts only rows for which ``checked`` returns the same
+        level and records no warning: every column used is in the row and holds text; the SKU does not start
+        with '=' or a BOM, is not empty once trimmed, is not a total label and is not a digit-led code with an
+        exponent; the quantity is ASCII digits, at most ``PLAIN_DIGITS`` of them (so never over
+        ``MAX_QUANTITY``), and so are the on-hand and reserved cells unless empty. It records nothing before it
+        accepts the row (the duplicate check, which may refuse the file, is the same as in ``checked``), so a
+        row it passes on is read from scratch by ``checked``, with the same warnings and errors as ever."""
+        if len(cells) < self.plain_width:
+            return None
+        raw, quantity = cells[self.sku_at], cells[self.quantity_at]
+        if type(raw) is not str or type(quantity) is not str or raw.startswith(("=", "\ufeff")):
+            return None
+        if not (quantity.isdigit() and quantity.isascii() and len(quantity) <= PLAIN_DIGITS):
+            return None
+        code = raw.strip()
+        if not code or (code[0] in TOTAL_INITIALS and code.lower() in TOTAL_WORDS):  # trimmed: is_total_label
+            return None
+        if code[0].isdigit() and ("E" in code or "e" in code):
+            return None
+        location = cells[self.location_at] if self.location_at is not None else ""
+        name = cells[self.name_at] if self.name_at is not None else ""
+        if type(location) is not str or type(name) is not str:
+            return None
+        available, on_hand, reserved = int(quantity), None, None
+        if self.plain_counts:
+            counts = self._plain_counts(cells, available)
+            if counts is None:
+                return None
+            available, on_hand, reserved = counts
+        location = location.strip() or None
+        if self.seen is not None:
+            self._check_duplicate(number, code, location)
+        self.rows += 1
+        return StockLevel(code, available, location, on_hand, reserved, name.strip()[:NAME_MAX_CHARS] or None, number)
+
+    def _plain_counts(self, cells: Sequence[Any], quantity: int) -> tuple[int, int | None, int | None] | None:
+        """(available, on hand, reserved) from plain on-hand and reserved cells; None when one is not plain."""
+        on_hand, reserved = _plain_count(cells, self.columns.on_hand), _plain_count(cells, self.columns.reserved)
+        if on_hand == NOT_PLAIN or reserved == NOT_PLAIN:
+            return None
+        if self.quantity_is_on_hand:
+            return max(quantity - (reserved or 0), 0), quantity, reserved
+        return quantity, on_hand, reserved
+
+    def checked(self, number: int, cells: Sequence[Any]) -> StockLevel | None:
+        """Any row, by every rule of the module docstring."""
         code = self._code(number, cells)
         if code is None:
             return None
@@ -126,8 +186,6 @@ class RowReader:
     def _quantity(self, number: int, cells: Sequence[Any], position: int | None) -> int | None:
         assert position is not None
         raw = cells[position] if position < len(cells) else None
-        if type(raw) is str and raw.isascii() and raw.isdigit():
-            return int(raw)  # the common case, kept fast
         parsed = self._parse(number, raw, position)
         if parsed is not None:
             return parsed
@@ -191,6 +249,19 @@ class RowReader:
                 column=self.columns.header(self.columns.sku),
             )
         self.seen.add(key)
+
+
+def _plain_count(cells: Sequence[Any], position: int | None) -> int | None:
+    """A plain optional number cell (see ``RowReader.plain``): ASCII digits → their value, an empty cell or no
+    column → None, anything else → ``NOT_PLAIN``."""
+    if position is None:
+        return None
+    cell = cells[position]
+    if type(cell) is not str:
+        return NOT_PLAIN
+    if cell.isdigit() and cell.isascii() and len(cell) <= PLAIN_DIGITS:
+        return int(cell)
+    return None if not cell else NOT_PLAIN
 
 
 def _filled(cell: Any) -> bool:
