@@ -13,6 +13,7 @@ missing ones (set to 0 when the source says so) without holding a million keys i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -192,13 +193,14 @@ class PageMapper:
         with self.ctx.db.session() as session:
             return remember_location(session, self.view.workspace_id, self.view.source_id, key, location_id)
 
-    def map_page(self, levels: list[base.StockLevel]) -> None:
-        self.outcome.rows_read += len(levels)
-        codes = [level.code.strip() for level in levels]
+    def map_page(self, levels: Sequence[base.StockLevel]) -> None:
+        rows = base.level_rows(levels)
+        self.outcome.rows_read += len(rows)
+        codes = [row[0].strip() for row in rows]
         existing: dict[tuple[int, int], StoredLevel] = {}
         with self.ctx.db.read_session() as session:
-            products, uncovered = self._products(session, levels, codes, existing)
-            page = self._group(levels, codes, products)
+            products, uncovered = self._products(session, rows, codes, existing)
+            page = self._group(rows, codes, products)
             if uncovered:
                 existing.update(self._existing(session, {pid for pid, _ in page if pid in uncovered}))
         self.outcome.spool.add(self._changes(page, existing))
@@ -206,7 +208,7 @@ class PageMapper:
     def _products(
         self,
         session: Session,
-        levels: list[base.StockLevel],
+        rows: list[base.LevelRow],
         codes: list[str],
         existing: dict[tuple[int, int], StoredLevel],
     ) -> tuple[list[int | None], set[int]]:
@@ -214,7 +216,7 @@ class PageMapper:
         brings the stored levels of the products it finds (into ``existing``). Returns each row's product
         and the products whose stored levels are still to be loaded."""
         key = self.key
-        keys = [key(level.code) for level in levels] if key is not str.strip else codes
+        keys = [key(row[0]) for row in rows] if key is not str.strip else codes
         if not self.overrides:
             chosen, covered = self.matcher.match_with_levels(session, keys, self.view.source_id, existing)
             # matched in memory (no levels came with the match): every product's levels are still to load
@@ -231,35 +233,35 @@ class PageMapper:
             if not covered:
                 uncovered |= {pid for pid in found if pid is not None}
         if self.view.preview:
-            self._preview(levels, keys, chosen)
+            self._preview(rows, keys, chosen)
         return chosen, uncovered - covered
 
     def _group(
-        self, levels: list[base.StockLevel], codes: list[str], products: list[int | None]
+        self, rows: list[base.LevelRow], codes: list[str], products: list[int | None]
     ) -> dict[tuple[int, int], PageRow]:
         """Mapped rows by (product, location), added up; the rest to the report or skipped. Values are tuples:
         the garbage collector stops tracking those at its next pass, while a million lists would slow it."""
         page: dict[tuple[int, int], PageRow] = {}
         out, open_codes, where = self.outcome, self.open_codes, self.location_ids
         mapped = 0
-        for level, code, product_id in zip(levels, codes, products, strict=True):
-            available = level.available
+        for level, code, product_id in zip(rows, codes, products, strict=True):
+            _, available, location, on_hand, reserved, _, _ = level
             if available < 0:
                 out.warn(f"{_where(level)}: {available} read as 0.")
                 available = 0
             if product_id is None or product_id == AMBIGUOUS:
                 self._unmapped(level, available, product_id)
                 continue
-            location_id = where.get(level.location, UNRESOLVED)
+            location_id = where.get(location, UNRESOLVED)
             if location_id is UNRESOLVED:
-                location_id = where[level.location] = self.locations.resolve(level.location)
+                location_id = where[location] = self.locations.resolve(location)
             if location_id is None:
                 out.rows_skipped += 1
                 continue
             mapped += 1
             if open_codes and code in open_codes:
                 out.now_mapped[code] = product_id
-            key, row = (product_id, location_id), (code, available, level.on_hand, level.reserved)
+            key, row = (product_id, location_id), (code, available, on_hand, reserved)
             known = page.setdefault(key, row)
             if known is row:  # the first row of this product and location
                 continue
@@ -267,16 +269,17 @@ class PageMapper:
             page[key] = (
                 known[0],
                 known[1] + available,
-                _plus(known[2], level.on_hand),
-                _plus(known[3], level.reserved),
+                _plus(known[2], on_hand),
+                _plus(known[3], reserved),
             )
         out.rows_mapped += mapped
         return page
 
-    def _unmapped(self, level: base.StockLevel, available: int, product_id: int | None) -> None:
-        code = level.code.strip()
+    def _unmapped(self, level: base.LevelRow, available: int, product_id: int | None) -> None:
+        code, _, location, _, _, name, _ = level
+        code = code.strip()
         self.outcome.rows_unmapped += 1
-        self.outcome.unmapped.setdefault(code, UnmappedSeen()).add(level.location, available, level.name)
+        self.outcome.unmapped.setdefault(code, UnmappedSeen()).add(location, available, name)
         if product_id == AMBIGUOUS and code not in self.warned_codes:
             self.warned_codes.add(code)
             self.outcome.warn(f"Code '{code}' matches several products; it was left unmapped (add an override).")
@@ -364,12 +367,12 @@ class PageMapper:
             .limit(ZERO_SCAN_CHUNK)
         )
 
-    def _preview(self, levels: list[base.StockLevel], keys: list[str], products: list[int | None]) -> None:
-        rows = self.outcome.preview_rows
-        for level, key, product_id in zip(levels, keys, products, strict=True):
-            if len(rows) >= PREVIEW_ROWS:
+    def _preview(self, rows: list[base.LevelRow], keys: list[str], products: list[int | None]) -> None:
+        shown = self.outcome.preview_rows
+        for row, key, product_id in zip(rows, keys, products, strict=True):
+            if len(shown) >= PREVIEW_ROWS:
                 return
-            rows.append(_preview_row(level, key, product_id, self.locations))
+            shown.append(_preview_row(base.StockLevel(*row), key, product_id, self.locations))
 
     def finish_preview(self) -> None:
         """Adds each mapped preview row's SKU (one query for the whole preview)."""
@@ -422,5 +425,6 @@ def _preview_row(
     }
 
 
-def _where(level: base.StockLevel) -> str:
-    return f"Row {level.row} ('{level.code}')" if level.row is not None else f"Code '{level.code}'"
+def _where(level: base.LevelRow) -> str:
+    code, row = level[0], level[6]
+    return f"Row {row} ('{code}')" if row is not None else f"Code '{code}'"

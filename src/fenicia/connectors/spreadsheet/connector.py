@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Generator
 from datetime import datetime
 from typing import Any
 
-from fenicia.connectors.base import LevelsCursor, LevelsPage, StockLevel
+from fenicia.connectors.base import LevelRow, LevelRows, LevelsCursor, LevelsPage
 from fenicia.connectors.spreadsheet.columns import resolve_columns
 from fenicia.connectors.spreadsheet.files import LocalFile, download, uploaded_file
 from fenicia.connectors.spreadsheet.settings import SpreadsheetCredentials, SpreadsheetSettings
@@ -110,7 +110,7 @@ class SpreadsheetConnector:
         pages = _pages(local, self.settings, warnings)
         try:
             while (levels := await asyncio.to_thread(next, pages, None)) is not None:
-                yield LevelsPage(levels)
+                yield LevelsPage(LevelRows(levels))  # tuples, not a million objects: see LevelRows
             self.file_info = local.fingerprint()
             self.warnings = warnings.as_list()
         finally:
@@ -134,7 +134,7 @@ class SpreadsheetConnector:
 
 def _pages(
     local: LocalFile, settings: SpreadsheetSettings, warnings: Warnings
-) -> Generator[list[StockLevel], None, None]:
+) -> Generator[list[LevelRow], None, None]:
     with open_table(local.path, settings) as table:
         yield from level_pages(table, settings, warnings)
 

@@ -1,4 +1,4 @@
-"""Rows of a stock file → pages of ``StockLevel``: the rules every row goes through.
+"""Rows of a stock file → pages of levels (``LevelRow`` tuples): the rules every row goes through.
 
 - Blank rows are skipped; a row without a SKU (a total or a note) is skipped with a warning, and so is
   a row whose SKU cell says "Total".
@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from fenicia.connectors.base import StockLevel
+from fenicia.connectors.base import LevelRow
 from fenicia.connectors.spreadsheet.columns import ColumnIndex, resolve_columns
 from fenicia.connectors.spreadsheet.settings import SpreadsheetSettings
 from fenicia.connectors.spreadsheet.table import Table
@@ -59,9 +59,9 @@ class Warnings:
         return self.items + ([f"... and {self.more} more warnings."] if self.more else [])
 
 
-def level_pages(table: Table, settings: SpreadsheetSettings, warnings: Warnings) -> Iterator[list[StockLevel]]:
+def level_pages(table: Table, settings: SpreadsheetSettings, warnings: Warnings) -> Iterator[list[LevelRow]]:
     reader = RowReader(resolve_columns(table.header, settings.columns, table.header_row), settings, warnings)
-    page: list[StockLevel] = []
+    page: list[LevelRow] = []
     plain, checked = reader.plain, reader.checked
     for number, cells in table.rows:
         level = plain(number, cells)
@@ -76,7 +76,7 @@ def level_pages(table: Table, settings: SpreadsheetSettings, warnings: Warnings)
 
 
 class RowReader:
-    """Turns one row into a ``StockLevel`` (or None for a row to skip), applying the module's rules: ``plain``
+    """Turns one row into a level (or None for a row to skip), applying the module's rules: ``plain``
     for the common row, ``checked`` for any row."""
 
     def __init__(self, columns: ColumnIndex, settings: SpreadsheetSettings, warnings: Warnings) -> None:
@@ -95,7 +95,7 @@ class RowReader:
         self.plain_width = max(p for p in used if p is not None) + 1
         self.plain_counts = columns.on_hand is not None or columns.reserved is not None
 
-    def plain(self, number: int, cells: Sequence[Any]) -> StockLevel | None:
+    def plain(self, number: int, cells: Sequence[Any]) -> LevelRow | None:
         """A plain row (text cells, whole numbers), read directly; None for any other row (then ``checked``).
 
         Almost every row of a real file is plain, and reading it through every rule (``checked``) costs a
@@ -132,7 +132,7 @@ class RowReader:
         if self.seen is not None:
             self._check_duplicate(number, code, location)
         self.rows += 1
-        return StockLevel(code, available, location, on_hand, reserved, name.strip()[:NAME_MAX_CHARS] or None, number)
+        return code, available, location, on_hand, reserved, name.strip()[:NAME_MAX_CHARS] or None, number
 
     def _plain_counts(self, cells: Sequence[Any], quantity: int) -> tuple[int, int | None, int | None] | None:
         """(available, on hand, reserved) from plain on-hand and reserved cells; None when one is not plain."""
@@ -143,7 +143,7 @@ class RowReader:
             return max(quantity - (reserved or 0), 0), quantity, reserved
         return quantity, on_hand, reserved
 
-    def checked(self, number: int, cells: Sequence[Any]) -> StockLevel | None:
+    def checked(self, number: int, cells: Sequence[Any]) -> LevelRow | None:
         """Any row, by every rule of the module docstring."""
         code = self._code(number, cells)
         if code is None:
@@ -163,7 +163,7 @@ class RowReader:
             self._check_duplicate(number, code, location)
         self.rows += 1
         name = self._text(cells, self.columns.name)[:NAME_MAX_CHARS] or None if self.columns.name is not None else None
-        return StockLevel(code, available, location, on_hand, reserved, name, number)
+        return code, available, location, on_hand, reserved, name, number
 
     def _code(self, number: int, cells: Sequence[Any]) -> str | None:
         position = self.columns.sku
