@@ -28,7 +28,7 @@ from typing import TypeVar
 
 import structlog
 from sqlalchemy import exists, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, defer
 
 from fenicia.channels.context import SyncContext
 from fenicia.channels.models import ChannelConnection, ConnectionStatus, Listing
@@ -48,6 +48,9 @@ GONE_RESOLUTION = (
 )
 log = structlog.get_logger(__name__)
 Row = TypeVar("Row", StockPush, Listing)
+# The formula's terms, stored on pushes and listings for the push log and the products page, are not read
+# when sending: left unloaded, thousands of JSON documents a batch are not parsed for nothing.
+UNREAD_JSON = {StockPush: defer(StockPush.explanation), Listing: defer(Listing.ats_explanation)}
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ def claim_batch(session: Session, connection_id: int, worker_id: str, now: datet
         .order_by(StockPush.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=StockPush)
+        .options(*UNREAD_JSON.values())
     )
     newest: dict[int, tuple[StockPush, Listing]] = {}
     rows = list(session.execute(query))
@@ -219,7 +223,8 @@ def _by_id(session: Session, model: type[Row], ids: list[int]) -> dict[int, Row]
     found: dict[int, Row] = {}
     for start in range(0, len(ids), ID_CHUNK):
         chunk = ids[start : start + ID_CHUNK]
-        found.update((row.id, row) for row in session.scalars(select(model).where(model.id.in_(chunk))))
+        query = select(model).where(model.id.in_(chunk)).options(UNREAD_JSON[model])
+        found.update((row.id, row) for row in session.scalars(query))
     return found
 
 
