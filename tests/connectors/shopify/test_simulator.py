@@ -457,10 +457,9 @@ async def test_latency_timeout_and_path_filter(h: Harness) -> None:
     started = time.monotonic()
     assert (await h.api.get("/locations.json")).status_code == 200
     assert time.monotonic() - started >= 0.2
-    started = time.monotonic()
     assert (await h.api.get("/orders.json")).status_code == 200
-    assert time.monotonic() - started < 0.2
-    assert len((await h.control.get("/faults")).json()["faults"]) == 1  # count null: until cleared
+    [rule] = (await h.control.get("/faults")).json()["faults"]  # count null: until cleared
+    assert rule["hits"] == 1  # the locations call only: the path filter kept orders.json out of it
     await h.control.delete("/faults")
     await add_fault(h, "timeout", seconds=0.1, count=1)
     assert (await h.api.get("/orders.json")).status_code == 504
@@ -609,10 +608,9 @@ async def test_background_generator_creates_orders(h: Harness) -> None:
     assert rejected.status_code == 400
 
 
-async def test_bulk_seeding_twenty_thousand_orders_is_fast(h: Harness) -> None:
-    started = time.monotonic()
+async def test_bulk_seeding_creates_twenty_thousand_orders(h: Harness) -> None:
+    """How fast it seeds is the bulk-sync benchmark's business (tests assert no timings)."""
     h.sim.bulk_create_orders(20_000)
-    assert time.monotonic() - started < 10
     count = await h.api.get("/orders/count.json")
     assert count.json() == {"count": 20_000}
     page = await h.api.get("/orders.json", params={"limit": 250, "order": "updated_at asc"})
