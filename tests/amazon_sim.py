@@ -70,6 +70,19 @@ class SimHandle(SandboxHandle[AmazonSimulator]):
     def credentials(**overrides: Any) -> AmazonCredentials:
         return AmazonCredentials(**(CREDENTIALS | overrides))
 
+    def fatal_feed(self) -> str:
+        """A listings feed whose document was never uploaded: Amazon's processing ends FATAL. Its feed id."""
+        desk = self.sim.listings
+        document = desk.create_document({"contentType": "application/json; charset=UTF-8"}, self.url)
+        feed = desk.create_feed(
+            {
+                "feedType": "JSON_LISTINGS_FEED",
+                "marketplaceIds": ["ATVPDKIKX0DER"],
+                "inputFeedDocumentId": document["feedDocumentId"],
+            }
+        )
+        return str(feed["feedId"])
+
 
 @contextmanager
 def running_amazon(**config: Any) -> Iterator[SimHandle]:

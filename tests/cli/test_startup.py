@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 
 from fenicia.core.startup import freeze_startup_objects
 
@@ -28,3 +30,21 @@ def test_objects_alive_at_start_up_are_frozen_and_later_garbage_is_still_collect
         assert gc.get_freeze_count() == frozen  # the work's objects are not frozen with them
     finally:
         gc.unfreeze()
+
+
+def test_every_connector_is_loaded_at_start_up() -> None:
+    """In a fresh interpreter (this one has imported connectors already): none before, all after."""
+    from fenicia.connectors.registry import CHANNEL_PACKAGES
+    from fenicia.connectors.source_registry import SOURCE_PACKAGES
+
+    modules = [f"fenicia.connectors.{name}" for name in (*CHANNEL_PACKAGES, *SOURCE_PACKAGES)]
+    script = (
+        "import sys\n"
+        "from fenicia.core.startup import freeze_startup_objects\n"
+        f"modules = {modules!r}\n"
+        "before = [m for m in modules if m in sys.modules]\n"
+        "freeze_startup_objects()\n"
+        "print(before, [m for m in modules if m not in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[] []"

@@ -28,6 +28,7 @@ from fenicia.catalog.schemas import (
 from fenicia.channels.models import ChannelConnection, Listing
 from fenicia.core.errors import ConflictError, NotFoundError, ValidationFailed
 from fenicia.inventory import ats
+from fenicia.inventory.demand import chunks
 from fenicia.inventory.models import StockLevel
 
 MAX_SEARCH_LENGTH = 200
@@ -45,7 +46,7 @@ def get_product(session: Session, workspace_id: int, product_id: int) -> Product
 
 def find_by_sku(session: Session, workspace_id: int, skus: Sequence[str]) -> dict[str, Product]:
     out: dict[str, Product] = {}
-    for chunk in ats.chunks(sorted(set(skus))):
+    for chunk in chunks(sorted(set(skus))):
         query = select(Product).where(Product.workspace_id == workspace_id, Product.sku.in_(chunk))
         out.update({p.sku: p for p in session.scalars(query)})
     return out
@@ -77,7 +78,7 @@ def link_unlinked_listings(session: Session, workspace_id: int, products: Sequen
     """Links every listing not linked yet whose SKU is one of these products'; returns how many."""
     by_sku = {p.sku: p.id for p in products}
     linked = 0
-    for chunk in ats.chunks(sorted(by_sku)):
+    for chunk in chunks(sorted(by_sku)):
         query = select(Listing).where(
             Listing.workspace_id == workspace_id, Listing.product_id.is_(None), Listing.sku.in_(chunk)
         )

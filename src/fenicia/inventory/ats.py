@@ -18,10 +18,10 @@ new numbers and pushes are written with one executemany statement each.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -33,6 +33,7 @@ from fenicia.channels.models import ChannelConnection, Listing
 from fenicia.connectors.base import Capability
 from fenicia.connectors.registry import channel_specs
 from fenicia.core.clock import utcnow
+from fenicia.inventory.demand import chunks, demands, recipes_of, resolve_order_skus
 from fenicia.inventory.lookups import unindexed
 from fenicia.inventory.models import PushStatus, StockLevel, StockPush, StockRule
 from fenicia.inventory.rules import (
@@ -49,13 +50,10 @@ from fenicia.inventory.rules import (
     product_stock,
     untracked,
 )
-from fenicia.orders.models import Order, OrderLine, OrderStatus
 
-CHUNK_SIZE = 400  # products per round of queries (keeps IN lists well inside every database's limits)
 QUEUED_KEY = "fenicia.stock_push_connections"  # session.info: connections that got new pending pushes
 ACTIVE_PUSH = (PushStatus.PENDING, PushStatus.SENDING)
 
-T = TypeVar("T")
 LISTINGS = cast(Table, Listing.__table__)
 PUSHES = cast(Table, StockPush.__table__)
 STORE_ATS = (
@@ -100,11 +98,6 @@ LEVEL_COLUMNS = (  # a stored level as a recompute reads it: its product, then `
 )
 
 
-def chunks(items: Sequence[T], size: int = CHUNK_SIZE) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def recompute(session: Session, workspace_id: int, product_ids: set[int], reason: str) -> set[int]:
     """Recomputes ATS of every listing of these products and of bundles containing them.
 
@@ -147,17 +140,6 @@ def _bundle_recipes(session: Session, workspace_id: int, product_ids: Iterable[i
     return recipes_of(session, workspace_id, bundle_ids)
 
 
-def recipes_of(session: Session, workspace_id: int, bundle_ids: Iterable[int]) -> dict[int, dict[int, int]]:
-    recipes: dict[int, dict[int, int]] = {}
-    for chunk in chunks(sorted(set(bundle_ids))):
-        query = select(BundleComponent).where(
-            unindexed(BundleComponent.workspace_id) == workspace_id, BundleComponent.bundle_id.in_(chunk)
-        )
-        for row in session.scalars(query):
-            recipes.setdefault(row.bundle_id, {})[row.component_id] = row.quantity
-    return recipes
-
-
 def _lock_products(session: Session, workspace_id: int, product_ids: set[int]) -> None:
     """Row locks in id order (PostgreSQL), so concurrent recomputes of one product run one after the other."""
     for chunk in chunks(sorted(product_ids)):
@@ -182,120 +164,6 @@ def _levels(session: Session, workspace_id: int, product_ids: set[int]) -> dict[
             level = Level(source_id, location_id, available, snapshot_at, on_hand, reserved)
             out.setdefault(product_id, []).append(level)
     return out
-
-
-@dataclass
-class _SkuMap:
-    """Which product an order line's SKU means: the line's own channel listing first, then the catalog."""
-
-    by_sku: dict[str, int] = field(default_factory=dict)
-    by_listing: dict[tuple[int, str], int] = field(default_factory=dict)
-
-    def product_of(self, connection_id: int, sku: str) -> int | None:
-        return self.by_listing.get((connection_id, sku)) or self.by_sku.get(sku)
-
-    def skus(self) -> list[str]:
-        return sorted(set(self.by_sku) | {sku for _, sku in self.by_listing})
-
-
-def sku_map(session: Session, workspace_id: int, product_ids: set[int]) -> _SkuMap:
-    found = _SkuMap()
-    for chunk in chunks(sorted(product_ids)):
-        products = select(Product.id, Product.sku).where(
-            unindexed(Product.workspace_id) == workspace_id, Product.id.in_(chunk)
-        )
-        found.by_sku.update({sku: pid for pid, sku in session.execute(products)})
-        listings = select(Listing.connection_id, Listing.sku, Listing.product_id).where(
-            unindexed(Listing.workspace_id) == workspace_id, Listing.product_id.in_(chunk), Listing.sku.is_not(None)
-        )
-        for conn_id, sku, pid in session.execute(listings):
-            if sku is not None and pid is not None:
-                found.by_listing[(conn_id, sku)] = pid
-    return found
-
-
-def _demands(
-    session: Session, workspace_id: int, stocked: set[int], levels: dict[int, list[Level]]
-) -> dict[int, list[Demand]]:
-    """Order lines that may not be in some snapshot yet, per stocked product (bundle lines expanded)."""
-    snapshots = [lv.snapshot_at for pid in stocked for lv in levels.get(pid, [])]
-    if not snapshots:
-        return {}
-    containing = recipes_of(session, workspace_id, _bundles_containing(session, workspace_id, stocked))
-    skus = sku_map(session, workspace_id, stocked | set(containing))
-    out: dict[int, list[Demand]] = {}
-    for row in _lines_since(session, workspace_id, min(snapshots), skus.skus()):
-        pid = skus.product_of(row.connection_id, row.sku)
-        if pid is None:
-            continue
-        for product_id, per in containing.get(pid, {pid: 1}).items():
-            if product_id in stocked:
-                out.setdefault(product_id, []).append(_demand(row, per, pid if pid in containing else None))
-    return out
-
-
-def _bundles_containing(session: Session, workspace_id: int, product_ids: set[int]) -> set[int]:
-    found: set[int] = set()
-    for chunk in chunks(sorted(product_ids)):
-        query = select(BundleComponent.bundle_id).where(
-            unindexed(BundleComponent.workspace_id) == workspace_id, BundleComponent.component_id.in_(chunk)
-        )
-        found.update(session.scalars(query))
-    return found
-
-
-@dataclass(frozen=True)
-class _LineRow:
-    line_id: int
-    order_id: int
-    connection_id: int
-    sku: str
-    quantity: int
-    shipped: int
-    cancelled: int
-    received_at: datetime
-    placed_at: datetime
-
-
-def _lines_since(session: Session, workspace_id: int, since: datetime, skus: list[str]) -> Iterator[_LineRow]:
-    """Lines of orders received after ``since`` that still consume stock (not cancelled, not deleted)."""
-    for chunk in chunks(skus):
-        query = (
-            select(
-                OrderLine.id,
-                OrderLine.order_id,
-                Order.connection_id,
-                OrderLine.sku,
-                OrderLine.quantity,
-                OrderLine.shipped_quantity,
-                OrderLine.cancelled_quantity,
-                Order.created_at,
-                Order.placed_at,
-            )
-            .join(Order, Order.id == OrderLine.order_id)
-            .where(
-                unindexed(Order.workspace_id) == workspace_id,  # driven by the lines' SKU index
-                Order.created_at > since,
-                Order.status != OrderStatus.CANCELLED,
-                Order.deleted_at_source.is_(False),
-                OrderLine.sku.in_(chunk),
-            )
-        )
-        for line_id, order_id, conn_id, sku, quantity, shipped, cancelled, received, placed in session.execute(query):
-            if sku is not None:
-                yield _LineRow(line_id, order_id, conn_id, sku, quantity, shipped, cancelled, received, placed)
-
-
-def _demand(row: _LineRow, per: int, bundle_id: int | None) -> Demand:
-    return Demand(
-        order_id=row.order_id,
-        line_id=row.line_id,
-        quantity=max(0, row.quantity - row.cancelled) * per,
-        shipped=row.shipped * per,
-        received_at=row.received_at,
-        placed_at=row.placed_at,
-        bundle_id=bundle_id,
-    )
 
 
 def load_rules(session: Session, workspace_id: int, listings: Sequence[ListingTarget]) -> dict[str, Rule]:
@@ -374,7 +242,7 @@ def _recompute_chunk(
     }
     levels = _levels(session, workspace_id, stocked)
     terms = _Terms(
-        recipes, levels, _demands(session, workspace_id, stocked, levels), load_rules(session, workspace_id, listings)
+        recipes, levels, demands(session, workspace_id, stocked, levels), load_rules(session, workspace_id, listings)
     )
     pushable = _stock_connections(session, {lst.connection_id for lst in listings})
     active = _active_pushes(session, [lst.id for lst in listings])
@@ -491,22 +359,6 @@ def order_lines_changed(
         _report_unmapped(session, workspace_id, connection_id, unknown)
     recipes = recipes_of(session, workspace_id, product_ids)
     return recompute(session, workspace_id, product_ids | {c for r in recipes.values() for c in r}, reason)
-
-
-def resolve_order_skus(
-    session: Session, workspace_id: int, connection_id: int, skus: set[str]
-) -> tuple[set[int], list[str]]:
-    """The products these order-line SKUs mean on this connection, and the SKUs that mean none."""
-    found: dict[str, int] = {}
-    for chunk in chunks(sorted(skus)):
-        listings = select(Listing.sku, Listing.product_id).where(
-            Listing.connection_id == connection_id, Listing.sku.in_(chunk), Listing.product_id.is_not(None)
-        )
-        found.update({sku: pid for sku, pid in session.execute(listings) if sku is not None and pid is not None})
-        rest = [sku for sku in chunk if sku not in found]
-        products = select(Product.sku, Product.id).where(Product.workspace_id == workspace_id, Product.sku.in_(rest))
-        found.update({sku: pid for sku, pid in session.execute(products)})
-    return set(found.values()), sorted(skus - set(found))
 
 
 def _report_unmapped(session: Session, workspace_id: int, connection_id: int, skus: list[str]) -> None:

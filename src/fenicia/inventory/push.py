@@ -24,11 +24,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import exists, or_, select
-from sqlalchemy.orm import Session, aliased, defer
+from sqlalchemy import Table, bindparam, exists, or_, select, update
+from sqlalchemy.orm import Session
 
 from fenicia.channels.context import SyncContext
 from fenicia.channels.models import ChannelConnection, ConnectionStatus, Listing
@@ -47,10 +47,11 @@ GONE_RESOLUTION = (
     "import the channel's listings to link the new listing."
 )
 log = structlog.get_logger(__name__)
-Row = TypeVar("Row", StockPush, Listing)
-# The formula's terms, stored on pushes and listings for the push log and the products page, are not read
-# when sending: left unloaded, thousands of JSON documents a batch are not parsed for nothing.
-UNREAD_JSON = {StockPush: defer(StockPush.explanation), Listing: defer(Listing.ats_explanation)}
+PUSHES = cast(Table, StockPush.__table__)
+LISTINGS = cast(Table, Listing.__table__)
+# Claiming and recording are Core statements over the two tables: a batch holds up to thousands of items, and
+# the ORM's unit of work (an object per row, a flush per change) cost several times the database work.
+LISTING_PUSHED = update(LISTINGS).where(LISTINGS.c.id == bindparam("b_id"))
 
 
 @dataclass(frozen=True)
@@ -111,46 +112,73 @@ def claim_batch(session: Session, connection_id: int, worker_id: str, now: datet
     A listing with a value still being sent waits: two values of one listing never travel at once,
     so an older one can't land after a newer one.
     """
-    sending = aliased(StockPush)
-    in_flight = exists().where(sending.listing_id == StockPush.listing_id, sending.status == PushStatus.SENDING)
+    sending = PUSHES.alias("sending")
+    in_flight = exists().where(sending.c.listing_id == PUSHES.c.listing_id, sending.c.status == PushStatus.SENDING)
     query = (
-        select(StockPush, Listing)
-        .join(Listing, Listing.id == StockPush.listing_id)
+        select(
+            PUSHES.c.id,
+            PUSHES.c.listing_id,
+            PUSHES.c.quantity,
+            PUSHES.c.attempts,
+            LISTINGS.c.external_id,
+            LISTINGS.c.inventory_ref,
+            LISTINGS.c.product_id,
+        )
+        .join(LISTINGS, LISTINGS.c.id == PUSHES.c.listing_id)
         .where(
-            StockPush.connection_id == connection_id,
-            StockPush.status == PushStatus.PENDING,
-            or_(StockPush.next_attempt_at.is_(None), StockPush.next_attempt_at <= now),
+            PUSHES.c.connection_id == connection_id,
+            PUSHES.c.status == PushStatus.PENDING,
+            or_(PUSHES.c.next_attempt_at.is_(None), PUSHES.c.next_attempt_at <= now),
             ~in_flight,
         )
-        .order_by(StockPush.id)
+        .order_by(PUSHES.c.id)
         .limit(limit)
-        .with_for_update(skip_locked=True, of=StockPush)
-        .options(*UNREAD_JSON.values())
+        .with_for_update(skip_locked=True, of=PUSHES)
     )
-    newest: dict[int, tuple[StockPush, Listing]] = {}
-    rows = list(session.execute(query))
-    for push, listing in rows:
-        older = newest.get(listing.id)
+    rows = session.execute(query).all()
+    newest: dict[int, Any] = {}
+    superseded: list[int] = []
+    for row in rows:
+        older = newest.get(row.listing_id)
         if older is not None:
-            older[0].status = PushStatus.SUPERSEDED
-        newest[listing.id] = (push, listing)
-    claimed = []
-    for push, listing in newest.values():
-        if listing.product_id is None:
-            _finish(push, PushStatus.SKIPPED, now, "The listing is no longer linked to a product.")
-            continue
-        push.status, push.claimed_by, push.claimed_at = PushStatus.SENDING, worker_id, now
-        push.attempts += 1
-        claimed.append(
-            ClaimedPush(push.id, listing.id, listing.external_id, listing.inventory_ref, push.quantity, push.attempts)
-        )
+            superseded.append(older.id)
+        newest[row.listing_id] = row
+    unlinked = [row.id for row in newest.values() if row.product_id is None]
+    claimed = [
+        ClaimedPush(row.id, row.listing_id, row.external_id, row.inventory_ref, row.quantity, row.attempts + 1)
+        for row in newest.values()
+        if row.product_id is not None
+    ]
+    _set(session, superseded, status=PushStatus.SUPERSEDED)
+    _set(session, unlinked, **_finished(PushStatus.SKIPPED, now, "The listing is no longer linked to a product."))
+    claimed_ids = [item.push_id for item in claimed]
+    _set(
+        session,
+        claimed_ids,
+        status=PushStatus.SENDING,
+        claimed_by=worker_id,
+        claimed_at=now,
+        attempts=PUSHES.c.attempts + 1,
+    )
     return Claim(claimed, len(rows))
 
 
-def _finish(push: StockPush, status: str, now: datetime, error: str | None = None) -> None:
-    push.status, push.error, push.claimed_by, push.next_attempt_at = status, error, None, None
+def _finished(status: str, now: datetime, error: str | None = None) -> dict[str, Any]:
+    """The columns of a push that reached ``status``: not claimed, no retry waiting, sent time if sent."""
+    values: dict[str, Any] = {"status": status, "error": error, "claimed_by": None, "next_attempt_at": None}
     if status == PushStatus.SENT:
-        push.sent_at = now
+        values["sent_at"] = now
+    return values
+
+
+def _set(session: Session, push_ids: list[int], **values: Any) -> int:
+    """The same new values on these pushes (one UPDATE per chunk of ids); returns how many rows changed."""
+    changed = 0
+    for start in range(0, len(push_ids), ID_CHUNK):
+        chunk = push_ids[start : start + ID_CHUNK]
+        result = session.execute(update(PUSHES).where(PUSHES.c.id.in_(chunk)).values(**values))
+        changed += result.rowcount  # type: ignore[attr-defined]
+    return changed
 
 
 # --- sending and recording ------------------------------------------------------------------------
@@ -174,31 +202,41 @@ async def _send(
 
 
 def record_results(session: Session, batch: list[ClaimedPush], results: list[StockResult], now: datetime) -> int:
-    """Each item: sent (and the listing's last pushed value), skipped, or error. Returns how many were sent."""
+    """Each item: sent (and the listing's last pushed value), skipped, or error. Returns how many were sent.
+
+    Items are grouped by what became of them, and each group is written with set-based statements (a batch
+    holds thousands of items)."""
     by_external = {result.external_id: result for result in results}
-    pushes = _by_id(session, StockPush, [item.push_id for item in batch])
-    listings = _by_id(session, Listing, [item.listing_id for item in batch])
-    sent = 0
+    sent: list[ClaimedPush] = []
+    others: dict[tuple[str, str], list[int]] = {}  # (status, message) -> pushes
     for item in batch:
-        push, listing = pushes.get(item.push_id), listings.get(item.listing_id)
-        if push is None or listing is None:
-            continue
-        result = by_external.get(item.external_id)
-        if result is None:
-            _finish(push, PushStatus.ERROR, now, "The channel did not answer for this listing.")
-        elif result.ok:
-            _finish(push, PushStatus.SENT, now)
-            listing.last_pushed_quantity, listing.last_pushed_at = item.quantity, now
-            sent += 1
-        elif not item.inventory_ref:
-            why = result.error or "The channel has no inventory reference for this listing."
-            _finish(push, PushStatus.SKIPPED, now, f"{why} Import the channel's listings again to link it.")
-        elif result.skipped:
-            why = result.error or "The channel no longer has this listing."
-            _finish(push, PushStatus.SKIPPED, now, f"{why} {GONE_RESOLUTION}")
+        outcome = _outcome(item, by_external.get(item.external_id))
+        if outcome is None:
+            sent.append(item)
         else:
-            _finish(push, PushStatus.ERROR, now, result.error or "The channel refused this quantity.")
-    return sent
+            others.setdefault(outcome, []).append(item.push_id)
+    for (status, message), push_ids in others.items():
+        _set(session, push_ids, **_finished(status, now, message))
+    if not sent:
+        return 0
+    pushed = [{"b_id": item.listing_id, "last_pushed_quantity": item.quantity, "last_pushed_at": now} for item in sent]
+    session.execute(LISTING_PUSHED, pushed)
+    return _set(session, [item.push_id for item in sent], **_finished(PushStatus.SENT, now))
+
+
+def _outcome(item: ClaimedPush, result: StockResult | None) -> tuple[str, str] | None:
+    """None when the item was sent; else its status and the message the push log shows."""
+    if result is None:
+        return PushStatus.ERROR, "The channel did not answer for this listing."
+    if result.ok:
+        return None
+    if not item.inventory_ref:
+        why = result.error or "The channel has no inventory reference for this listing."
+        return PushStatus.SKIPPED, f"{why} Import the channel's listings again to link it."
+    if result.skipped:
+        why = result.error or "The channel no longer has this listing."
+        return PushStatus.SKIPPED, f"{why} {GONE_RESOLUTION}"
+    return PushStatus.ERROR, result.error or "The channel refused this quantity."
 
 
 def record_batch_failure(
@@ -210,7 +248,7 @@ def record_batch_failure(
     delays: tuple[float, ...],
 ) -> None:
     """The whole call failed: wait (rate limit), retry on the ladder (transient), pause (auth) or fail."""
-    for push in _by_id(session, StockPush, [item.push_id for item in batch]).values():
+    for push in _pushes(session, [item.push_id for item in batch]):
         _fail_one(push, error, now, delays)
     if isinstance(error, AuthError):
         conn = session.get(ChannelConnection, connection_id)
@@ -218,13 +256,11 @@ def record_batch_failure(
             mark_failed(session, conn, error, now, delays)
 
 
-def _by_id(session: Session, model: type[Row], ids: list[int]) -> dict[int, Row]:
-    """Rows by primary key, a chunk of ids per query (a batch can hold thousands of items)."""
-    found: dict[int, Row] = {}
+def _pushes(session: Session, ids: list[int]) -> list[StockPush]:
+    """Pushes by primary key, a chunk of ids per query."""
+    found: list[StockPush] = []
     for start in range(0, len(ids), ID_CHUNK):
-        chunk = ids[start : start + ID_CHUNK]
-        query = select(model).where(model.id.in_(chunk)).options(UNREAD_JSON[model])
-        found.update((row.id, row) for row in session.scalars(query))
+        found.extend(session.scalars(select(StockPush).where(StockPush.id.in_(ids[start : start + ID_CHUNK]))))
     return found
 
 
@@ -245,6 +281,11 @@ def _fail_one(push: StockPush, error: FeniciaError, now: datetime, delays: tuple
         _finish(push, PushStatus.ERROR, now, f"{error.message} Gave up after {len(delays)} retries.")
     else:
         _finish(push, PushStatus.ERROR, now, f"{error.message} {error.resolution}".strip())
+
+
+def _finish(push: StockPush, status: str, now: datetime, error: str | None = None) -> None:
+    for column, value in _finished(status, now, error).items():
+        setattr(push, column, value)
 
 
 def _retry_at(push: StockPush, when: datetime | None, message: str) -> None:

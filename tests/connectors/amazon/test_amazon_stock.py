@@ -91,17 +91,8 @@ async def test_many_skus_go_as_one_json_listings_feed(amazon: SimHandle, make: F
 
 
 async def test_a_fatal_feed_fails_every_sku_with_amazons_reason(amazon: SimHandle, make: Factory) -> None:
-    desk = amazon.sim.listings
-    document = desk.create_document({"contentType": "application/json; charset=UTF-8"}, amazon.url)
-    feed = desk.create_feed(
-        {
-            "feedType": "JSON_LISTINGS_FEED",
-            "marketplaceIds": ["ATVPDKIKX0DER"],
-            "inputFeedDocumentId": document["feedDocumentId"],
-        }
-    )  # never uploaded: Amazon's processing ends FATAL
     items = [StockUpdate("AMZ-0001", None, 1), StockUpdate("AMZ-0002", None, 2)]
-    results = await feed_results(make().client, feed["feedId"], items)
+    results = await feed_results(make().client, amazon.fatal_feed(), items)
     assert [r.ok for r in results] == [False, False]
     assert all(r.error is not None and "never uploaded" in r.error for r in results)
 

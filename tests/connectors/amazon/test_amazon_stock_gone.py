@@ -92,16 +92,7 @@ async def test_a_failed_lookup_keeps_the_refusal_an_error(amazon: SimHandle, mak
 async def test_a_fatal_feed_looks_nothing_up(amazon: SimHandle, make: Factory) -> None:
     """A refusal of the whole feed says nothing about any one listing."""
     deleted_on_amazon(amazon, "AMZ-0002")
-    desk = amazon.sim.listings
-    document = desk.create_document({"contentType": "application/json; charset=UTF-8"}, amazon.url)
-    feed = desk.create_feed(
-        {
-            "feedType": "JSON_LISTINGS_FEED",
-            "marketplaceIds": ["ATVPDKIKX0DER"],
-            "inputFeedDocumentId": document["feedDocumentId"],
-        }
-    )  # never uploaded: Amazon's processing ends FATAL
     items = [StockUpdate("AMZ-0001", None, 1), StockUpdate("AMZ-0002", None, 2)]
-    results = await feed_results(make().client, feed["feedId"], items)
+    results = await feed_results(make().client, amazon.fatal_feed(), items)
     assert all(not r.ok and not r.skipped for r in results)
     assert looked_up(amazon) == []
