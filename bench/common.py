@@ -105,7 +105,11 @@ def bulk_sync_setup(
     db_url = f"sqlite:///{data_dir / f'{name}.db'}"
     upgrade(db_url)
     app_settings = Settings(
-        data_dir=data_dir, database_url=db_url, secret_key=Fernet.generate_key().decode(), bulk_sync_days=3650
+        data_dir=data_dir,
+        database_url=db_url,
+        secret_key=Fernet.generate_key().decode(),
+        bulk_sync_days=3650,
+        allow_private_source_urls=True,  # the simulators listen on loopback
     )
     db, box = Database(db_url), SecretBox(app_settings.secret_key.encode())  # type: ignore[union-attr]
     with db.session() as s:

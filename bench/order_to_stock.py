@@ -226,6 +226,7 @@ def _setup(data_dir: Path, store_a: str, store_b: str, options: Options) -> Setu
         port=port,
         public_url=f"http://127.0.0.1:{port}",
         log_level="WARNING",
+        allow_private_source_urls=True,  # the simulators listen on loopback
     )
     db, box = Database(url), SecretBox(settings.secret_key.encode())  # type: ignore[union-attr]
     with db.session() as s:
@@ -261,6 +262,7 @@ def fenicia_serve(settings: Settings, log_path: Path) -> Iterator[str]:
             "FENICIA_DATABASE_URL": str(settings.database_url),
             "FENICIA_SECRET_KEY": str(settings.secret_key),
             "FENICIA_PUBLIC_URL": str(settings.public_url),
+            "FENICIA_ALLOW_PRIVATE_SOURCE_URLS": "true",
         }
     )
     fenicia = str(Path(sys.executable).with_name("fenicia"))

@@ -1,6 +1,7 @@
 """What the channel connector tests share: a handle on a simulator served on a real loopback port, with a
 small client for its ``/_sandbox`` control API (each ``<channel>_sim.py`` subclasses it), and a factory
-of connectors that are all closed when the test ends."""
+of connectors that are all closed when the test ends, and that may reach loopback (the operator's allowance,
+``core.netguard``: every simulator listens there)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
+
+from fenicia.core import netguard
 
 S = TypeVar("S")
 
@@ -23,11 +26,13 @@ C = TypeVar("C", bound=Closable)
 
 @asynccontextmanager
 async def closing_connectors(build: Callable[..., C]) -> AsyncIterator[Callable[..., C]]:
-    """``build`` as a factory whose connectors are all closed when the block ends (a fixture's teardown)."""
+    """``build`` as a factory whose connectors are all closed when the block ends (a fixture's teardown);
+    each may reach the simulators on loopback, as the operator allows it (``netguard.apply_policy``)."""
     made: list[C] = []
 
     def factory(*args: Any, **kwargs: Any) -> C:
         connector = build(*args, **kwargs)
+        netguard.apply_policy(connector, allow_private=True)
         made.append(connector)
         return connector
 

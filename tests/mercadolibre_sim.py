@@ -16,6 +16,7 @@ from fenicia.connectors.mercadolibre.connector import MercadoLibreConnector
 from fenicia.connectors.mercadolibre.settings import MercadoLibreCredentials, MercadoLibreSettings
 from fenicia.connectors.mercadolibre.sim_config import MercadoLibreSimConfig
 from fenicia.connectors.mercadolibre.simulator import MercadoLibreSimulator
+from fenicia.core import netguard
 
 SELLER_ID = MercadoLibreSimConfig.seller_id
 APP_ID = str(MercadoLibreSimConfig.app_id)
@@ -60,11 +61,13 @@ class MLHandle(SandboxHandle[MercadoLibreSimulator]):
     def connector(
         self, store: TokenStore | None = None, *, credentials: dict[str, Any] | None = None, **settings: Any
     ) -> MercadoLibreConnector:
-        return MercadoLibreConnector(
+        connector = MercadoLibreConnector(
             MercadoLibreSettings(**self.settings(**settings)),
             MercadoLibreCredentials(**(credentials or self.credentials())),
             store if store is not None else MemoryTokenStore(),
         )
+        netguard.apply_policy(connector, allow_private=True)  # the simulator listens on loopback
+        return connector
 
 
 TEST_DEFAULTS: dict[str, Any] = {

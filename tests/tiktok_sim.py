@@ -14,6 +14,7 @@ from fenicia.connectors.tiktok.connector import TikTokConnector
 from fenicia.connectors.tiktok.settings import TikTokCredentials, TikTokSettings
 from fenicia.connectors.tiktok.sim_config import TikTokSimConfig
 from fenicia.connectors.tiktok.simulator import TikTokSimulator
+from fenicia.core import netguard
 
 APP_KEY = TikTokSimConfig.app_key
 APP_SECRET = TikTokSimConfig.app_secret
@@ -42,7 +43,9 @@ class TikTokHandle(SandboxHandle[TikTokSimulator]):
 
     def connector(self, tokens: TokenStore | None = None, **overrides: Any) -> TikTokConnector:
         settings = TikTokSettings(**self.settings(**overrides))
-        return build(settings, TikTokCredentials(**CREDENTIALS), tokens or MemoryTokenStore())
+        connector = build(settings, TikTokCredentials(**CREDENTIALS), tokens or MemoryTokenStore())
+        netguard.apply_policy(connector, allow_private=True)  # the simulator listens on loopback
+        return connector
 
 
 @contextmanager

@@ -160,8 +160,12 @@ def install_lifespan(app: FastAPI, lifecycle: Lifecycle) -> None:
 def build_web_app(settings: Settings, *, with_worker: bool, demo: bool) -> FastAPI:
     """The web process: API and dashboard plus, unless ``with_worker`` is False, the engine's workers.
 
-    With ``demo`` the Demo Store is prepared now and its simulated shop is mounted on this app.
+    With ``demo`` the Demo Store is prepared now and its simulated shop is mounted on this app. Its channels
+    are this very process, on its own address (loopback for ``make run``), so the demo allows private
+    addresses (``allow_private_source_urls``, see ``core.netguard``): a demo is never a production Fenicia.
     """
+    if demo:
+        settings = settings.model_copy(update={"allow_private_source_urls": True})
     worker_id = default_executor_id(settings.executor_id)
     ctx = build_context(settings, worker_id)
     engine = Engine(

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from fenicia.cli.main import app
 from fenicia.connectors.base import MemoryTokenStore
 from fenicia.connectors.registry import channel_spec
+from fenicia.core import netguard
 from fenicia.sandbox.adapters import CHANNEL_KEYS, demo_channel_class
 from servers import free_port
 
@@ -83,6 +84,7 @@ async def _test_connection(channel: str, base: str) -> str:
     settings = spec.settings_model.model_validate(sandbox.connection_settings(base))
     credentials = spec.credentials_model.model_validate(sandbox.credentials())
     connector = spec.build(settings, credentials, MemoryTokenStore())
+    netguard.apply_policy(connector, allow_private=True)  # the simulator listens on loopback
     try:
         answer: str = await connector.test_connection()
         return answer

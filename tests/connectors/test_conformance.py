@@ -27,6 +27,7 @@ from fenicia.channels.services import create_connection, request_sync, store_web
 from fenicia.channels.views import connection_public
 from fenicia.connectors.base import ChannelConnector, MemoryTokenStore
 from fenicia.connectors.registry import CHANNEL_PACKAGES, channel_spec
+from fenicia.core import netguard
 from fenicia.core.errors import AuthError, InvalidRecord, UnsupportedOperation
 from fenicia.orders.actions import request_cancel, request_ship, request_tracking
 from fenicia.orders.models import Order, OrderAction, OrderStatus
@@ -81,6 +82,7 @@ def _connector(harness: ChannelHarness) -> ChannelConnector:
     settings = spec.settings_model.model_validate(harness.connection_settings())
     credentials = spec.credentials_model.model_validate(harness.connection_credentials())
     connector: ChannelConnector = spec.build(settings, credentials, MemoryTokenStore())
+    netguard.apply_policy(connector, allow_private=True)  # the simulator listens on loopback
     return connector
 
 

@@ -173,6 +173,7 @@ def base_env(data_dir: Path, database_url: str, secret_key: str, **extra: str) -
             "FENICIA_DATA_DIR": str(data_dir),
             "FENICIA_DATABASE_URL": database_url,
             "FENICIA_SECRET_KEY": secret_key,
+            "FENICIA_ALLOW_PRIVATE_SOURCE_URLS": "true",  # every simulator of a test listens on loopback
         }
     )
     env.update(extra)

@@ -5,7 +5,6 @@ read, naming that row."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -106,43 +105,6 @@ def test_plain_and_other_rows_mixed_keep_order_warnings_and_row_numbers(tmp_path
         ("D", 0, "d", 7),
         ("00E", 7, "e", 8),
     ]
-
-
-def _one_by_one(reader: RowReader, chunk: list[tuple[int, list[Any]]]) -> list[Any]:
-    """The rows of a chunk read one at a time, as before pages were read at once."""
-    levels = []
-    for number, cells in chunk:
-        level = reader.plain(number, cells)
-        if level is None:
-            level = reader.checked(number, cells)
-        if level is not None:
-            levels.append(level)
-    return levels
-
-
-def _outcome(read: Callable[..., Any], *args: Any) -> Any:
-    try:
-        return read(*args)
-    except ValidationFailed as error:
-        return ("error", error.message, error.details)
-
-
-@pytest.mark.parametrize("layout", list(LAYOUTS))
-def test_a_page_reads_as_its_rows_read_one_by_one(layout: str) -> None:
-    """Every variant of a plain row, between two plain rows: the page at once (``read_page``, which takes
-    the column-wise ``plain_page`` when it can) gives the same levels, warnings, count and errors."""
-    header, plain, settings = LAYOUTS[layout]
-    taken = 0
-    for variant in _rows(plain):
-        chunk = list(enumerate([["S-8", *plain[1:]], variant, ["S-9", *plain[1:]]], start=2))
-        paged, single = _reader(header, **settings), _reader(header, **settings)
-        taken += paged.plain_page(list(chunk)) is not None
-        paged = _reader(header, **settings)
-        assert _outcome(paged.read_page, chunk) == _outcome(_one_by_one, single, chunk), variant
-        assert paged.warnings.items == single.warnings.items, variant
-        assert paged.rows == single.rows, variant
-    if not _reader(header, **settings).plain_counts:
-        assert taken >= len(plain) * 5  # the page path is actually used
 
 
 def test_a_repeat_across_pages_is_refused_naming_its_row(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ STOCK = 20
 def _pair(world: StockWorld, ctx: SyncContext, shop_a: SimHandle, shop_b: SimHandle) -> tuple[int, int, Listing]:
     """Store B's listings imported and one stocked and pushed; store A connected."""
     conn_b = world.connection(shop_b.url, name="B")
-    asyncio.run(import_listings(world.db, world.box, world.ws, conn_b, create_missing=True))
+    asyncio.run(import_listings(world.db, world.box, world.ws, conn_b, create_missing=True, allow_private=True))
     with world.db.read_session() as s:
         listing = s.scalars(select(Listing).where(Listing.connection_id == conn_b).order_by(Listing.id)).all()[1]
     assert listing.product_id is not None and listing.sku

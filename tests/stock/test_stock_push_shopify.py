@@ -24,7 +24,9 @@ from stock.stock_world import StockWorld, signed_delivery
 def _imported(world: StockWorld, shop: SimHandle, name: str = "B") -> tuple[int, list[Listing]]:
     """A connection to the store, its listings imported and linked (products created from them)."""
     conn = world.connection(shop.url, name=name)
-    result, _ = asyncio.run(import_listings(world.db, world.box, world.ws, conn, create_missing=True))
+    result, _ = asyncio.run(
+        import_listings(world.db, world.box, world.ws, conn, create_missing=True, allow_private=True)
+    )
     assert result.listings_seen == result.listings_created > 0
     with world.db.read_session() as s:
         listings = list(s.scalars(select(Listing).where(Listing.connection_id == conn).order_by(Listing.id)))

@@ -212,13 +212,20 @@ class _Tally:
 
 
 async def import_listings(
-    db: Database, box: SecretBox, workspace_id: int, connection_id: int, *, create_missing: bool = False
+    db: Database,
+    box: SecretBox,
+    workspace_id: int,
+    connection_id: int,
+    *,
+    create_missing: bool = False,
+    allow_private: bool = False,
 ) -> tuple[ListingsImportResult, set[int]]:
-    """Reads every listing of the connection; each page is committed on its own.
+    """Reads every listing of the connection; each page is committed on its own. ``allow_private``: the
+    operator's ``Settings.allow_private_source_urls`` (see ``build_connector``).
 
     Returns the tally and the connections whose pushes should be kicked (new links change ATS).
     """
-    connector = await asyncio.to_thread(_connector, db, box, workspace_id, connection_id)
+    connector = await asyncio.to_thread(_connector, db, box, workspace_id, connection_id, allow_private)
     tally = _Tally()
 
     def commit_page(page: list[ListingInfo]) -> None:
@@ -233,9 +240,12 @@ async def import_listings(
     return tally.result(), tally.queued
 
 
-def _connector(db: Database, box: SecretBox, workspace_id: int, connection_id: int) -> ChannelConnector:
+def _connector(
+    db: Database, box: SecretBox, workspace_id: int, connection_id: int, allow_private: bool
+) -> ChannelConnector:
     with db.read_session() as session:
-        return build_connector(get_connection(session, workspace_id, connection_id), box, db)
+        conn = get_connection(session, workspace_id, connection_id)
+        return build_connector(conn, box, db, allow_private=allow_private)
 
 
 def apply_listings_page(

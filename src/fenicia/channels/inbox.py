@@ -46,7 +46,7 @@ async def drain_inbox(ctx: SyncContext, connection_id: int) -> int:
         conn = session.get(ChannelConnection, connection_id)
         if conn is None:
             return 0
-        connector = build_connector(conn, ctx.box, ctx.db)
+        connector = build_connector(conn, ctx.box, ctx.db, allow_private=ctx.settings.allow_private_source_urls)
     try:
         return await _drain(ctx, connector, connection_id)
     finally:

@@ -61,7 +61,7 @@ def _start(ctx: SyncContext, run_id: int) -> tuple[StartedRun, ChannelConnector]
         started = StartedRun(
             run.id, conn.id, run.kind, run.started_at, run.window_start, run.page_cursor, run.target_external_id
         )
-        connector = build_connector(conn, ctx.box, ctx.db)
+        connector = build_connector(conn, ctx.box, ctx.db, allow_private=ctx.settings.allow_private_source_urls)
     return started, connector
 
 

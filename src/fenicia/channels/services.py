@@ -18,6 +18,7 @@ from fenicia.channels.schemas import ALLOWED_POLL_INTERVALS_SECONDS, ConnectionC
 from fenicia.channels.tokens import DbTokenStore
 from fenicia.connectors.base import ChannelConnector, ChannelSpec, MemoryTokenStore, TokenStore
 from fenicia.connectors.registry import channel_spec
+from fenicia.core import netguard
 from fenicia.core.clock import utcnow
 from fenicia.core.crypto import SecretBox
 from fenicia.core.errors import NotFoundError, ValidationFailed
@@ -117,14 +118,21 @@ def reconnect(
     return conn
 
 
-def build_connector(conn: ChannelConnection, box: SecretBox, db: Database | None = None) -> ChannelConnector:
+def build_connector(
+    conn: ChannelConnection, box: SecretBox, db: Database | None = None, *, allow_private: bool = False
+) -> ChannelConnector:
     """The connector of one connection. With ``db`` its access token is shared through the connection
-    row (runs, pushes, processes); without, the token lives as long as the connector."""
+    row (runs, pushes, processes); without, the token lives as long as the connector.
+
+    ``allow_private``: the operator's ``Settings.allow_private_source_urls``. The connection's addresses
+    (shop URL, API and token endpoints) are typed by a merchant: unless allowed, a non-public one is refused
+    at the first call with ``netguard.AddressRefused`` (``core.netguard``). Without it, never allowed."""
     spec = channel_spec(conn.channel)
     settings = spec.settings_model.model_validate(conn.settings)
     credentials = spec.credentials_model.model_validate(box.decrypt(conn.credentials_encrypted))
     tokens: TokenStore = MemoryTokenStore() if db is None else DbTokenStore(db, box, conn.id)
     connector: ChannelConnector = spec.build(settings, credentials, tokens)
+    netguard.apply_policy(connector, allow_private)
     return connector
 
 

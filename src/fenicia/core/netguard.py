@@ -1,13 +1,14 @@
 """Refusing private addresses for web addresses a merchant gives us (server-side request forgery guard).
 
-A stock file URL or an ERP's base URL is typed by a merchant, and Fenicia fetches it from the server: left
-alone, it would read whatever that server can reach (``http://127.0.0.1:...``, the cloud metadata service at
-169.254.169.254, a database admin page on the private network) and show the merchant what came back. So,
-unless the operator allows it (``FENICIA_ALLOW_PRIVATE_SOURCE_URLS``, for a Fenicia that runs inside the
-merchant's own network, and for tests and the local demo), every request resolves its host and is refused
-when any address it resolves to is not a public one: loopback, private, link-local, multicast, reserved,
-unspecified or otherwise not globally routable (shared 100.64/10, documentation ranges...). An IPv4 address
-written as IPv6 (``::ffff:10.0.0.1``) is judged as the IPv4 one.
+A stock file URL, an ERP's base URL, a channel connection's shop URL or API address is typed by a merchant,
+and Fenicia fetches it from the server: left alone, it would read whatever that server can reach
+(``http://127.0.0.1:...``, the cloud metadata service at 169.254.169.254, a database admin page on the private
+network) and show the merchant what came back. So, unless the operator allows it
+(``FENICIA_ALLOW_PRIVATE_SOURCE_URLS``, for a Fenicia that runs inside the merchant's own network, and for
+tests and the local demo), every request resolves its host and is refused when any address it resolves to is
+not a public one: loopback, private, link-local, multicast, reserved, unspecified or otherwise not globally
+routable (shared 100.64/10, documentation ranges...). An IPv4 address written as IPv6 (``::ffff:10.0.0.1``)
+is judged as the IPv4 one.
 
 :class:`GuardedTransport` does it for httpx, on every request including each redirect, and connects to the
 address it checked (the host name stays in the ``Host`` header and in TLS, for SNI and the certificate), so a
@@ -18,6 +19,12 @@ apply (an ERP behind the merchant's own certificate authority).
 
 The refusal is an :class:`AddressRefused`, a ``ConfigError`` (fix the settings, retrying won't help) that a
 connector lets through unchanged, so the merchant reads what to do instead of a connector's own wording.
+
+Who uses it: every HTTP inventory source (``connectors/httpkit.guarded_client``, the Shopify stock source,
+the spreadsheet's URL download) and every channel connector (Shopify, Amazon, MercadoLibre, Walmart, TikTok
+Shop: each builds its one httpx client on this transport). One operator switch covers them all; it reaches
+sources where the inventory services build them and channels in ``channels.services.build_connector`` and
+the dashboard's connection test (``web.connect.check_credentials``).
 """
 
 from __future__ import annotations
@@ -132,6 +139,6 @@ class NetworkPolicyAware(Protocol):
 
 def apply_policy(connector: object, allow_private: bool) -> None:
     """Hands the operator's choice (``Settings.allow_private_source_urls``) to a connector that takes it;
-    call it wherever a source connector is built. A connector never told keeps refusing."""
+    call it wherever a source or channel connector is built. A connector never told keeps refusing."""
     if isinstance(connector, NetworkPolicyAware):
         connector.allow_private_urls = allow_private

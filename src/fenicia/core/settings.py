@@ -59,9 +59,12 @@ class Settings(BaseSettings):
     session_secret: str | None = None
 
     cors_origins: list[str] = Field(default_factory=list)
-    # Source addresses a merchant types (stock file URLs, ERP and shop base URLs) may name loopback, private,
-    # link-local or other non-public addresses only when this is set: for a Fenicia inside the merchant's own
-    # network, tests and the local demo. Off, such addresses are refused (see fenicia.core.netguard).
+    # Addresses a merchant types may name loopback, private, link-local or other non-public addresses only
+    # when this is set: inventory sources' (stock file URLs, ERP and shop base URLs) and, despite the name,
+    # channel connections' too (Shopify's shop_url; the API and token endpoints of Amazon, MercadoLibre,
+    # Walmart and TikTok Shop). For a Fenicia inside the merchant's own network, tests and the local demo
+    # (`serve --demo` sets it: its channels are the process itself). Off, such addresses are refused
+    # (see fenicia.core.netguard).
     allow_private_source_urls: bool = False
 
     def app_database_url(self) -> str:

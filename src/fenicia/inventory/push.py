@@ -76,7 +76,7 @@ async def push_stock(ctx: SyncContext, connection_id: int, batch_size: int | Non
         conn = session.get(ChannelConnection, connection_id)
         if conn is None or _paused(conn):
             return 0
-        connector = build_connector(conn, ctx.box, ctx.db)
+        connector = build_connector(conn, ctx.box, ctx.db, allow_private=ctx.settings.allow_private_source_urls)
         batch_size = batch_size or spec_of(conn).stock_batch_size
     sent = 0
     try:

@@ -35,7 +35,7 @@ async def push_actions(ctx: SyncContext, connection_id: int) -> int:
         conn = session.get(ChannelConnection, connection_id)
         if conn is None:
             return 0
-        connector = build_connector(conn, ctx.box, ctx.db)
+        connector = build_connector(conn, ctx.box, ctx.db, allow_private=ctx.settings.allow_private_source_urls)
     pushed = 0
     try:
         while (claimed := _claim(ctx, connection_id)) is not None:

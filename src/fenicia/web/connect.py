@@ -17,6 +17,7 @@ from pydantic.fields import FieldInfo
 
 from fenicia.channels.schemas import ALLOWED_POLL_INTERVALS_SECONDS
 from fenicia.connectors.base import ChannelSpec, MemoryTokenStore
+from fenicia.core import netguard
 from fenicia.core.errors import ConfigError, FeniciaError, ValidationFailed
 from fenicia.web.forms import parse_form
 
@@ -107,14 +108,20 @@ def validated(spec: ChannelSpec, settings: dict[str, Any], credentials: dict[str
     return parse_form(spec.settings_model, settings), parse_form(spec.credentials_model, credentials)
 
 
-async def check_credentials(spec: ChannelSpec, settings: BaseModel, credentials: BaseModel) -> str:
-    """Asks the channel who these credentials belong to (its answer, e.g. the shop's name); raises its error."""
+async def check_credentials(
+    spec: ChannelSpec, settings: BaseModel, credentials: BaseModel, *, allow_private: bool = False
+) -> str:
+    """Asks the channel who these credentials belong to (its answer, e.g. the shop's name); raises its error.
+
+    ``allow_private``: the operator's ``Settings.allow_private_source_urls``; without it a non-public address
+    in the settings is refused (``netguard.AddressRefused``), as ``build_connector`` does."""
     if spec.build is None:
         raise ConfigError(
             f"{spec.display_name} connections cannot be tested from the dashboard.",
             resolution="Connect it with the API instead.",
         )
     connector = spec.build(settings, credentials, MemoryTokenStore())
+    netguard.apply_policy(connector, allow_private)
     try:
         return str(await connector.test_connection())
     finally:

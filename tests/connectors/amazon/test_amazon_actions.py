@@ -13,6 +13,7 @@ from fenicia.connectors.amazon import build
 from fenicia.connectors.amazon.connector import AmazonConnector
 from fenicia.connectors.amazon.shipping import carrier_fields, package_reference
 from fenicia.connectors.base import MemoryTokenStore, ShipRequest, TrackingRequest
+from fenicia.core import netguard
 from fenicia.core.errors import (
     AuthError,
     ConflictError,
@@ -29,6 +30,7 @@ CONFIRM = "/shipmentConfirmation"
 @pytest.fixture
 async def connector(amazon: SimHandle) -> AsyncIterator[AmazonConnector]:
     made = build(amazon.settings(), amazon.credentials(), MemoryTokenStore())
+    netguard.apply_policy(made, allow_private=True)  # the simulator listens on loopback
     yield made
     await made.aclose()
 

@@ -15,6 +15,7 @@ from fenicia.connectors.amazon.connector import AmazonConnector
 from fenicia.connectors.amazon.polling import ORDERS_PATH
 from fenicia.connectors.amazon.settings import AmazonCredentials, AmazonSettings
 from fenicia.connectors.base import AccessToken, ChannelConnector, MemoryTokenStore, OrderCursor
+from fenicia.core import netguard
 from fenicia.core.clock import utcnow
 from fenicia.core.errors import AuthError, FeniciaError, RateLimitedError, TransientError
 
@@ -234,6 +235,7 @@ async def test_pacing_keeps_a_burst_of_calls_under_amazons_bucket() -> None:
             amazon.credentials(),
             MemoryTokenStore(),
         )
+        netguard.apply_policy(connector, allow_private=True)  # the simulator listens on loopback
         path = f"{ORDERS_PATH}/{order_id}/orderItems"
         try:
             await asyncio.gather(*(connector.client.get("getOrderItems", path) for _ in range(15)))
@@ -253,6 +255,7 @@ async def test_fetch_with_real_shaped_limits_has_no_429(amazon: SimHandle) -> No
         amazon.credentials(),
         MemoryTokenStore(),
     )
+    netguard.apply_policy(connector, allow_private=True)  # the simulator listens on loopback
     try:
         orders = [o async for page in connector.fetch_orders(OrderCursor(updated_after=None)) for o in page.orders]
     finally:

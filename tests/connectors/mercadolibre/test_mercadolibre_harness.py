@@ -9,6 +9,7 @@ import pytest
 
 from fenicia.connectors.base import MemoryTokenStore, OrderCursor
 from fenicia.connectors.mercadolibre import SPEC
+from fenicia.core import netguard
 from fenicia.core.errors import AuthError
 from fenicia.orders.models import OrderStatus
 from harness import ChannelHarness
@@ -21,6 +22,7 @@ async def test_the_harness_drives_a_connector_built_from_its_settings() -> None:
         settings = SPEC.settings_model.model_validate(checked.connection_settings())
         credentials = SPEC.credentials_model.model_validate(checked.connection_credentials())
         connector = SPEC.build(settings, credentials, MemoryTokenStore())
+        netguard.apply_policy(connector, allow_private=True)  # the simulator listens on loopback
         try:
             ids = checked.seed_orders(3)
             pages = [p async for p in connector.fetch_orders(OrderCursor(datetime.now(UTC) - timedelta(hours=1)))]

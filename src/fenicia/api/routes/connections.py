@@ -75,9 +75,9 @@ def update(
         return connection_public(conn, settings.base_url())
 
 
-def _load_connector(db: Database, box: SecretBox, ws: int, connection_id: int) -> ChannelConnector:
+def _load_connector(db: Database, box: SecretBox, ws: int, connection_id: int, allow_private: bool) -> ChannelConnector:
     with db.read_session() as session:
-        return build_connector(get_connection(session, ws, connection_id), box, db)
+        return build_connector(get_connection(session, ws, connection_id), box, db, allow_private=allow_private)
 
 
 @router.post(
@@ -85,9 +85,12 @@ def _load_connector(db: Database, box: SecretBox, ws: int, connection_id: int) -
     response_model=ConnectionTestResult,
     responses={400: {"description": "Settings or credentials are wrong"}, 502: {"description": "The channel failed"}},
 )
-async def run_test(connection_id: int, ws: WorkspaceId, db: DbDep, box: BoxDep) -> ConnectionTestResult | JSONResponse:
+async def run_test(
+    connection_id: int, ws: WorkspaceId, db: DbDep, box: BoxDep, settings: SettingsDep
+) -> ConnectionTestResult | JSONResponse:
     """Calls the channel with the stored credentials. Changes nothing, whatever the outcome."""
-    connector = await run_in_threadpool(_load_connector, db, box, ws, connection_id)
+    allowed = settings.allow_private_source_urls
+    connector = await run_in_threadpool(_load_connector, db, box, ws, connection_id, allowed)
     try:
         message = await connector.test_connection()
     except FeniciaError as exc:

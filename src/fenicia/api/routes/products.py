@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from fenicia.api.deps import BoxDep, DbDep, DispatcherDep, WorkspaceId, after_commit
+from fenicia.api.deps import BoxDep, DbDep, DispatcherDep, SettingsDep, WorkspaceId, after_commit
 from fenicia.catalog.imports import MAX_CSV_BYTES, import_listings, import_products_csv
 from fenicia.catalog.schemas import (
     BundleSet,
@@ -159,11 +159,15 @@ async def import_channel_listings(
     db: DbDep,
     box: BoxDep,
     dispatcher: DispatcherDep,
+    settings: SettingsDep,
     data: ListingsImportRequest | None = None,
 ) -> ListingsImportResult:
     """Reads the channel's listings, links them to products by SKU, creates missing products if asked."""
     create_missing = data.create_missing_products if data is not None else False
-    result, queued = await import_listings(db, box, ws, connection_id, create_missing=create_missing)
+    allowed = settings.allow_private_source_urls
+    result, queued = await import_listings(
+        db, box, ws, connection_id, create_missing=create_missing, allow_private=allowed
+    )
     kick_pushes(dispatcher, queued)
     return result
 

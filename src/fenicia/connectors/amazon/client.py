@@ -144,9 +144,17 @@ def amz_date() -> str:
 class AmazonClient:
     """Authenticated, paced, retrying access to one seller's SP-API endpoint."""
 
-    def __init__(self, settings: AmazonSettings, credentials: AmazonCredentials, store: TokenStore) -> None:
+    def __init__(
+        self,
+        settings: AmazonSettings,
+        credentials: AmazonCredentials,
+        store: TokenStore,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        """``transport``: the connector's address guard (``core.netguard``), for SP-API and LWA alike."""
         self.settings = settings
         self._http = httpx.AsyncClient(
+            transport=transport,
             base_url=settings.endpoint,
             headers={"Accept": "application/json", "User-Agent": "Fenicia/0.1 (Language=Python)"},
             timeout=settings.timeout_seconds,

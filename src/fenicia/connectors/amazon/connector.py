@@ -9,6 +9,10 @@ What Amazon's APIs let us do (channels.md §2.4, §7), and so the capability mat
   (no seller cancel call in the official Orders API models; the documented ``cancelOrder`` has no
   confirmed version or path) and tracking changes after confirmation (no v0 call; the legacy XML
   fulfillment feed is unconfirmed). We do not guess at endpoints that could half-work.
+
+The addresses (``endpoint``, ``lwa_token_url``) are typed by a merchant, so the client goes through the
+address guard (``core.netguard``): a non-public address is refused unless the operator allows it
+(``allow_private_urls``, handed over by ``netguard.apply_policy`` where the connector is built).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from fenicia.connectors.base import (
     WebhookEvent,
     WebhookHeaders,
 )
+from fenicia.core import netguard
 from fenicia.core.clock import utcnow
 from fenicia.core.errors import UnsupportedOperation
 
@@ -62,7 +67,9 @@ class AmazonConnector:
 
     def __init__(self, settings: AmazonSettings, credentials: AmazonCredentials, tokens: TokenStore) -> None:
         self.settings = settings
-        self.client = AmazonClient(settings, credentials, tokens)
+        self.allow_private_urls = False  # the operator's choice arrives after building (netguard.apply_policy)
+        guard = netguard.GuardedTransport(allow=lambda: self.allow_private_urls)
+        self.client = AmazonClient(settings, credentials, tokens, transport=guard)
 
     async def test_connection(self) -> str:
         """Proves the refresh token and the Orders role with one small getOrders call."""

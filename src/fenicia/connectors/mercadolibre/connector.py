@@ -5,6 +5,10 @@ Orders come in by notifications (pointers verified against the connection's App 
 write-backs depend on each order's shipping mode: mark shipped and tracking work for ME1/custom
 shipping and are refused for Mercado Envíos (me2) with :class:`UnsupportedOperation` naming the mode
 (``shipping.order_blockers`` gives the same reasons from a stored order, before anything is queued).
+
+The addresses (``api_url``, ``token_url``) are typed by a merchant, so the client goes through the
+address guard (``core.netguard``): a non-public address is refused unless the operator allows it
+(``allow_private_urls``, handed over by ``netguard.apply_policy`` where the connector is built).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from fenicia.connectors.mercadolibre.auth import TokenManager
 from fenicia.connectors.mercadolibre.client import NEW_SHIPMENT_FORMAT, MercadoLibreClient
 from fenicia.connectors.mercadolibre.orders import normalize_order
 from fenicia.connectors.mercadolibre.settings import MercadoLibreCredentials, MercadoLibreSettings
+from fenicia.core import netguard
 from fenicia.core.errors import ConfigError, RemoteNotFound, TransientError
 
 CAPABILITIES = frozenset(
@@ -51,7 +56,10 @@ class MercadoLibreConnector:
     ) -> None:
         self.settings = settings
         self.app_id = credentials.client_id
+        self.allow_private_urls = False  # the operator's choice arrives after building (netguard.apply_policy)
+        guard = netguard.GuardedTransport(allow=lambda: self.allow_private_urls)
         http = httpx.AsyncClient(
+            transport=guard,  # API and token endpoint alike
             base_url=settings.api_url,
             headers={"Accept": "application/json"},
             timeout=settings.timeout_seconds,

@@ -244,7 +244,8 @@ class ShopifyClient:
         credentials: ShopifyCredentials,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        """``transport``: e.g. the address guard, when the store's address is a merchant's (a stock source)."""
+        """``transport``: the address guard (``core.netguard``) of whoever holds the client, the channel's
+        connector or the stock source: the store's address is typed by a merchant. None: httpx's own."""
         self.settings = settings
         self._http = httpx.AsyncClient(
             transport=transport,

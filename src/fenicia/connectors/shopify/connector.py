@@ -5,6 +5,10 @@ GraphQL ``inventorySetQuantities`` mutation, or per item over REST (``stock_api`
 ``mark_shipped`` is idempotent: every fulfillment we create carries ``fenicia:{idempotency_key}`` in its
 message, and before creating one we look for an existing fulfillment with the same tracking number (or
 marker) and return it.
+
+The shop's address is typed by a merchant, so the client goes through the address guard
+(``core.netguard``): a non-public address is refused unless the operator allows it (``allow_private_urls``,
+handed over by ``netguard.apply_policy`` where the connector is built).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from fenicia.connectors.shopify import stock, webhooks
 from fenicia.connectors.shopify.client import JSON, ShopifyClient
 from fenicia.connectors.shopify.orders import fetch_orders, live_fulfillments, normalize_order
 from fenicia.connectors.shopify.settings import ShopifyCredentials, ShopifySettings
+from fenicia.core import netguard
 from fenicia.core.errors import (
     ConfigError,
     ConflictError,
@@ -61,7 +66,9 @@ class ShopifyConnector:
     def __init__(self, settings: ShopifySettings, credentials: ShopifyCredentials) -> None:
         self.settings = settings
         self._client_secret = credentials.client_secret
-        self.client = ShopifyClient(settings, credentials)
+        self.allow_private_urls = False  # the operator's choice arrives after building (netguard.apply_policy)
+        guard = netguard.GuardedTransport(allow=lambda: self.allow_private_urls)
+        self.client = ShopifyClient(settings, credentials, transport=guard)
         self._location_id: int | None = settings.location_id
         self._location_confirmed = False  # the stock location was seen active during this set_stock call
 

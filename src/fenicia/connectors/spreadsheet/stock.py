@@ -16,14 +16,12 @@ Rows are produced one page at a time (``page_size``), so a million-row file is n
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from itertools import islice, repeat
-from operator import methodcaller
 from typing import Any
 
 from fenicia.connectors.base import LevelRow
 from fenicia.connectors.spreadsheet.columns import ColumnIndex, resolve_columns
 from fenicia.connectors.spreadsheet.settings import SpreadsheetSettings
-from fenicia.connectors.spreadsheet.table import RawRow, Table
+from fenicia.connectors.spreadsheet.table import Table
 from fenicia.connectors.spreadsheet.values import (
     TOTAL_WORDS,
     BadQuantity,
@@ -62,13 +60,19 @@ class Warnings:
 
 
 def level_pages(table: Table, settings: SpreadsheetSettings, warnings: Warnings) -> Iterator[list[LevelRow]]:
-    """The table's levels, ``page_size`` rows of the file at a time (a page holds fewer when rows are skipped)."""
     reader = RowReader(resolve_columns(table.header, settings.columns, table.header_row), settings, warnings)
-    rows = table.rows
-    while chunk := list(islice(rows, settings.page_size)):
-        page = reader.read_page(chunk)
-        if page:
+    page: list[LevelRow] = []
+    plain, checked = reader.plain, reader.checked
+    for number, cells in table.rows:
+        level = plain(number, cells)
+        if level is None and (level := checked(number, cells)) is None:
+            continue
+        page.append(level)
+        if len(page) >= settings.page_size:
             yield page
+            page = []
+    if page:
+        yield page
 
 
 class RowReader:
@@ -90,63 +94,6 @@ class RowReader:
         used = (columns.sku, self.quantity_column, columns.on_hand, columns.reserved, columns.location, columns.name)
         self.plain_width = max(p for p in used if p is not None) + 1
         self.plain_counts = columns.on_hand is not None or columns.reserved is not None
-
-    def read_page(self, chunk: list[RawRow]) -> list[LevelRow]:
-        """A chunk of rows: at once when every row is plain (``plain_page``), else row by row."""
-        page = self.plain_page(chunk)
-        if page is not None:
-            return page
-        plain, checked, page = self.plain, self.checked, []
-        for number, cells in chunk:
-            level = plain(number, cells)
-            if level is None and (level := checked(number, cells)) is None:
-                continue
-            page.append(level)
-        return page
-
-    def plain_page(self, chunk: list[RawRow]) -> list[LevelRow] | None:
-        """``plain`` for a whole chunk, column by column (each test one C-level pass over the column); None when
-        any row of it is not plain, or the layout has on-hand or reserved columns (then row by row).
-
-        A chunk is taken only if every row would pass ``plain``: the same tests, written over columns, and the
-        duplicate check over the chunk's keys; it records nothing before it accepts the chunk."""
-        if self.plain_counts or not chunk:
-            return None
-        cells = [row[1] for row in chunk]
-        if min(map(len, cells)) < self.plain_width:
-            return None
-        raws = [row[self.sku_at] for row in cells]
-        quantities = [row[self.quantity_at] for row in cells]
-        locations = self._column(cells, self.location_at)
-        names = self._column(cells, self.name_at)
-        if not _all_text(raws, quantities, locations, names) or not _plain_quantities(quantities):
-            return None
-        codes = list(map(str.strip, raws))
-        if not _plain_codes(raws, codes):
-            return None
-        places: list[str | None] = (
-            [text.strip() or None for text in locations] if locations is not None else [None] * len(codes)
-        )
-        if self.seen is not None and not self._no_duplicates(codes, places):
-            return None
-        texts = [text.strip()[:NAME_MAX_CHARS] or None for text in names] if names is not None else repeat(None)
-        numbers = [row[0] for row in chunk]
-        self.rows += len(codes)
-        return list(zip(codes, map(int, quantities), places, repeat(None), repeat(None), texts, numbers))
-
-    @staticmethod
-    def _column(cells: list[Sequence[Any]], position: int | None) -> list[Any] | None:
-        return [row[position] for row in cells] if position is not None else None
-
-    def _no_duplicates(self, codes: list[str], places: list[str | None]) -> bool:
-        """True (and the keys kept) when no key of the chunk repeats, within it or with earlier rows."""
-        assert self.seen is not None
-        keys = list(map(hash, zip(codes, places, strict=True)))
-        unique = set(keys)
-        if len(unique) != len(keys) or not self.seen.isdisjoint(unique):
-            return False  # row by row: the check names the repeated row
-        self.seen |= unique
-        return True
 
     def plain(self, number: int, cells: Sequence[Any]) -> LevelRow | None:
         """A plain row (text cells, whole numbers), read directly; None for any other row (then ``checked``).
@@ -315,32 +262,6 @@ def _plain_count(cells: Sequence[Any], position: int | None) -> int | None:
     if cell.isdigit() and cell.isascii() and len(cell) <= PLAIN_DIGITS:
         return int(cell)
     return None if not cell else NOT_PLAIN
-
-
-def _all_text(*columns: list[Any] | None) -> bool:
-    return all(column is None or set(map(type, column)) <= {str} for column in columns)
-
-
-def _plain_quantities(quantities: list[str]) -> bool:
-    """Every cell ASCII digits, at most ``PLAIN_DIGITS`` of them (as in ``RowReader.plain``)."""
-    return (
-        all(map(str.isdigit, quantities))
-        and "".join(quantities).isascii()
-        and max(map(len, quantities)) <= PLAIN_DIGITS
-    )
-
-
-def _plain_codes(raws: list[str], codes: list[str]) -> bool:
-    """No cell starts with '=' or a BOM, no trimmed code is empty or a total label, none is a digit-led code
-    with an exponent (as in ``RowReader.plain``)."""
-    if any(map(methodcaller("startswith", ("=", "\ufeff")), raws)) or not all(codes):
-        return False
-    if not TOTAL_WORDS.isdisjoint(map(str.lower, codes)):
-        return False
-    joined = "\n".join(codes)
-    if "e" in joined or "E" in joined:
-        return not any(code[0].isdigit() and ("E" in code or "e" in code) for code in codes)
-    return True
 
 
 def _filled(cell: Any) -> bool:

@@ -77,12 +77,22 @@ class Call:
 class TikTokClient:
     """Signed, paced, retrying access to ``{api_base_url}/{category}/{version}/{action}``."""
 
-    def __init__(self, settings: TikTokSettings, credentials: TikTokCredentials, tokens: TokenStore) -> None:
+    def __init__(
+        self,
+        settings: TikTokSettings,
+        credentials: TikTokCredentials,
+        tokens: TokenStore,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        """``transport``: the connector's address guard (``core.netguard``), for the API and the token grant."""
         self.settings = settings
         self.credentials = credentials
         self._secret = credentials.app_secret
         self._http = httpx.AsyncClient(
-            base_url=settings.api_base_url, timeout=settings.timeout_seconds, headers={"Accept": "application/json"}
+            transport=transport,
+            base_url=settings.api_base_url,
+            timeout=settings.timeout_seconds,
+            headers={"Accept": "application/json"},
         )
         self.tokens = TokenManager(settings, credentials, tokens, self._http)
         self.pacer = Pacer(settings.pacing_rate_per_second, settings.pacing_burst)

@@ -3,6 +3,10 @@
 Orders come in by webhooks (pointers, fetched with Get Order Detail) and by ``orders/search`` polling
 that reconciles them; write-backs work on packages (see :mod:`.fulfillment`); stock goes per product
 (see :mod:`.stock`). Every call is signed and authenticated by :class:`.client.TikTokClient`.
+
+The addresses (``api_base_url``, ``auth_base_url``) are typed by a merchant, so the client goes through the
+address guard (``core.netguard``): a non-public address is refused unless the operator allows it
+(``allow_private_urls``, handed over by ``netguard.apply_policy`` where the connector is built).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from fenicia.connectors.tiktok import fulfillment, stock, webhooks
 from fenicia.connectors.tiktok.client import JSON, TikTokClient
 from fenicia.connectors.tiktok.orders import DETAIL_PATH, fetch_orders, normalize_order
 from fenicia.connectors.tiktok.settings import TikTokCredentials, TikTokSettings
+from fenicia.core import netguard
 from fenicia.core.errors import ConflictError, RemoteNotFound, TransientError, ValidationFailed
 
 CAPABILITIES = frozenset(
@@ -46,7 +51,9 @@ class TikTokConnector:
     def __init__(self, settings: TikTokSettings, credentials: TikTokCredentials, tokens: TokenStore) -> None:
         self.settings = settings
         self._credentials = credentials
-        self.client = TikTokClient(settings, credentials, tokens)
+        self.allow_private_urls = False  # the operator's choice arrives after building (netguard.apply_policy)
+        guard = netguard.GuardedTransport(allow=lambda: self.allow_private_urls)
+        self.client = TikTokClient(settings, credentials, tokens, transport=guard)
         self._providers: dict[str, list[Any]] = {}  # delivery option id -> its shipping providers
 
     async def test_connection(self) -> str:

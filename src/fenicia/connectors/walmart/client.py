@@ -69,7 +69,14 @@ def may_resend(outcome: httpx.Response | Exception, idempotent: bool) -> bool:
 class WalmartClient:
     """Authenticated, paced, retrying access to ``{api_base_url}/v3/...``."""
 
-    def __init__(self, settings: WalmartSettings, credentials: WalmartCredentials, tokens: TokenStore) -> None:
+    def __init__(
+        self,
+        settings: WalmartSettings,
+        credentials: WalmartCredentials,
+        tokens: TokenStore,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        """``transport``: the connector's address guard (``core.netguard``), for the API and its token."""
         self.settings = settings
         self._credentials = credentials
         headers = {"Accept": "application/json", SERVICE_NAME_HEADER: settings.service_name}
@@ -78,7 +85,7 @@ class WalmartClient:
         if settings.channel_type:
             headers["WM_CONSUMER.CHANNEL.TYPE"] = settings.channel_type
         self._http = httpx.AsyncClient(
-            base_url=settings.api_base_url, headers=headers, timeout=settings.timeout_seconds
+            transport=transport, base_url=settings.api_base_url, headers=headers, timeout=settings.timeout_seconds
         )
         self.pacer = ApiPacer(settings)
         self.tokens = TokenManager(settings, credentials, tokens, self._grant)

@@ -5,6 +5,10 @@ Every write reads the order first, so a retry after a lost answer finds what the
 ``mark_shipped`` adopts a package that already carries the request's tracking number, ``cancel_order``
 finds the lines already cancelled, ``update_tracking`` finds the new number already set. Created lines
 are acknowledged as part of ``mark_shipped`` (Walmart requires it before shipping).
+
+The addresses (``api_base_url``, and the token API below it) are typed by a merchant, so the client goes through the
+address guard (``core.netguard``): a non-public address is refused unless the operator allows it
+(``allow_private_urls``, handed over by ``netguard.apply_policy`` where the connector is built).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from fenicia.connectors.walmart.orders import order_lines as lines_of
 from fenicia.connectors.walmart.polling import OrderPoller
 from fenicia.connectors.walmart.settings import WalmartCredentials, WalmartSettings
 from fenicia.connectors.walmart.stock import StockWriter
+from fenicia.core import netguard
 from fenicia.core.clock import utcnow
 from fenicia.core.errors import ConflictError, TransientError, UnsupportedOperation, ValidationFailed
 from fenicia.orders.models import OrderStatus
@@ -49,7 +54,9 @@ class WalmartConnector:
 
     def __init__(self, settings: WalmartSettings, credentials: WalmartCredentials, tokens: TokenStore) -> None:
         self.settings = settings
-        self.client = WalmartClient(settings, credentials, tokens)
+        self.allow_private_urls = False  # the operator's choice arrives after building (netguard.apply_policy)
+        guard = netguard.GuardedTransport(allow=lambda: self.allow_private_urls)
+        self.client = WalmartClient(settings, credentials, tokens, transport=guard)
         self._stock = StockWriter(self.client)
 
     async def test_connection(self) -> str:

@@ -67,7 +67,8 @@ class LiveSetup:
 
     async def ensure_webhooks(self, topics: list[str]) -> None:
         """Subscribes (or checks) the channel's webhooks over HTTP, as with the real channel; logs a failure."""
-        connector = build_connector(self.conn, self.ctx.box, self.ctx.db)
+        allowed = self.ctx.settings.allow_private_source_urls  # the simulators are this process: loopback
+        connector = build_connector(self.conn, self.ctx.box, self.ctx.db, allow_private=allowed)
         try:
             await connector.ensure_webhooks(self.webhook_address, topics)
         except FeniciaError as exc:

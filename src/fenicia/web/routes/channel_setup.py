@@ -116,7 +116,9 @@ def _checked_name(value: Any) -> str:
     return name
 
 
-async def _tested_create(form: dict[str, Any], spec: ChannelSpec, user: SignedIn, db: Database, box: SecretBox) -> int:
+async def _tested_create(
+    form: dict[str, Any], spec: ChannelSpec, user: SignedIn, db: Database, box: SecretBox, allow_private: bool
+) -> int:
     """Validates, tests with the channel, then saves; returns the new connection's id."""
     name = _checked_name(form.get("name"))
     interval = parse_frequency(str(form.get("frequency", "")))
@@ -124,7 +126,7 @@ async def _tested_create(form: dict[str, Any], spec: ChannelSpec, user: SignedIn
     credential_values = picked(form, credential_fields(spec))
     settings_model, credentials_model = validated(spec, settings_values, credential_values)
     try:
-        await check_credentials(spec, settings_model, credentials_model)
+        await check_credentials(spec, settings_model, credentials_model, allow_private=allow_private)
     except FeniciaError as exc:
         raise failed_check(spec, exc) from exc
     data = ConnectionCreate(
@@ -150,7 +152,7 @@ async def connect(
     spec = _spec(channel)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     try:
-        connection_id = await _tested_create(form, spec, user, db, box)
+        connection_id = await _tested_create(form, spec, user, db, box, settings.allow_private_source_urls)
     except FeniciaError as exc:
         error = FormError.of("connect", exc)
         return await run_in_threadpool(_connect_page, request, user, db, spec, form, error, exc.http_status)
@@ -160,12 +162,13 @@ async def connect(
 
 
 def _load_connector(
-    db: Database, box: SecretBox, workspace_id: int, connection_id: int, base_url: str = ""
+    db: Database, box: SecretBox, settings: Settings, workspace_id: int, connection_id: int
 ) -> tuple[ChannelConnector, str]:
     """The stored connection's connector, and the address its webhooks go to."""
     with db.read_session() as session:
         conn = get_connection(session, workspace_id, connection_id)
-        return build_connector(conn, box, db), webhook_url(base_url, conn)
+        connector = build_connector(conn, box, db, allow_private=settings.allow_private_source_urls)
+        return connector, webhook_url(settings.base_url(), conn)
 
 
 async def _subscribe_webhooks(
@@ -174,7 +177,7 @@ async def _subscribe_webhooks(
     """Subscribes the new connection's webhook address; False (logged) when the channel refused."""
     if not spec.webhook_topics:
         return True
-    loaded = await run_in_threadpool(_load_connector, db, box, workspace_id, connection_id, settings.base_url())
+    loaded = await run_in_threadpool(_load_connector, db, box, settings, workspace_id, connection_id)
     connector, address = loaded
     try:
         await connector.ensure_webhooks(address, list(spec.webhook_topics))
@@ -191,7 +194,7 @@ async def run_connection_test(
     request: Request, connection_id: int, user: FormUser, db: DbDep, box: BoxDep, settings: SettingsDep
 ) -> Response:
     """Calls the channel with the stored credentials; changes nothing, whatever the outcome."""
-    connector, _ = await run_in_threadpool(_load_connector, db, box, user.workspace_id, connection_id)
+    connector, _ = await run_in_threadpool(_load_connector, db, box, settings, user.workspace_id, connection_id)
     try:
         answer = await connector.test_connection()
     except FeniciaError as exc:
@@ -219,7 +222,7 @@ def _channel_page(
 
 
 async def _tested_reconnect(
-    form: dict[str, Any], user: SignedIn, db: Database, box: SecretBox, connection_id: int
+    form: dict[str, Any], user: SignedIn, db: Database, box: SecretBox, connection_id: int, allow_private: bool
 ) -> ChannelSpec:
     """Tests the new credentials with the stored settings, then saves them; returns the channel's spec."""
 
@@ -232,7 +235,7 @@ async def _tested_reconnect(
     credential_values = picked(form, credential_fields(spec))
     settings_model, credentials_model = validated(spec, stored_settings, credential_values)
     try:
-        await check_credentials(spec, settings_model, credentials_model)
+        await check_credentials(spec, settings_model, credentials_model, allow_private=allow_private)
     except FeniciaError as exc:
         raise failed_check(spec, exc) from exc
 
@@ -251,7 +254,7 @@ async def reconnect_channel(
     """New credentials, tested first; a connection in Error starts syncing again at once."""
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     try:
-        spec = await _tested_reconnect(form, user, db, box, connection_id)
+        spec = await _tested_reconnect(form, user, db, box, connection_id, settings.allow_private_source_urls)
     except FeniciaError as exc:
         if exc.http_status == 404:
             raise
