@@ -233,7 +233,7 @@ def _setup(data_dir: Path, store_a: str, store_b: str, options: Options) -> Setu
         ws = create_workspace(s, "Bench", "bench").id
     conn_a = _connection(db, box, ws, "Store A", store_a, options.leak_rate)
     conn_b = _connection(db, box, ws, "Store B", store_b, options.leak_rate)
-    asyncio.run(import_listings(db, box, ws, conn_b, create_missing=True))
+    asyncio.run(import_listings(db, box, ws, conn_b, create_missing=True, allow_private=True))
     items = _stock(db, box, ws, conn_b)
     asyncio.run(push_stock(SyncContext(db, box, settings, "bench-setup"), conn_b))  # B starts in sync
     db.dispose()
