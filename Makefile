@@ -5,6 +5,14 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 STAMP := $(VENV)/.installed
+# `make test` spreads the suite over TEST_WORKERS pytest-xdist processes (TEST_WORKERS=0: one process);
+# the process-level tests (marked slow) stay in one worker, one at a time (see tests/conftest.py).
+# PYTEST_ARGS adds pytest options or narrows the selection.
+TEST_WORKERS ?= 3
+# Tests start many Python processes (xdist workers, `fenicia` subprocesses): each one compiling src/ and
+# tests/ again costs about a second, so `make test` keeps compiled files, out of the tree, in the venv,
+# even where PYTHONDONTWRITEBYTECODE is set.
+TEST_ENV := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(abspath $(VENV))/pycache
 
 .PHONY: run test test-pg bench lint install clean screenshots
 
@@ -22,7 +30,7 @@ run: $(STAMP)
 	$(BIN)/fenicia serve --demo --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

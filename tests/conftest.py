@@ -1,4 +1,9 @@
-"""Shared fixtures: a real database per test (SQLite file, or PostgreSQL when FENICIA_TEST_POSTGRES_URL is set)."""
+"""Shared fixtures: a real database per test (SQLite file, or PostgreSQL when FENICIA_TEST_POSTGRES_URL is set).
+
+Under pytest-xdist (``make test`` runs ``pytest -n``) every worker process has a PostgreSQL database of its
+own on that server, ``<database>_<worker>`` (``fenicia_ci_123_gw0``), created when the worker starts and
+dropped when it ends: FENICIA_TEST_POSTGRES_URL is rewritten to it before any test module reads it.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,11 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import text
+from psycopg import sql
+from sqlalchemy import make_url, text
 
 import factories
 from fenicia.channels.context import SyncContext
@@ -20,7 +27,73 @@ from fenicia.db.migrate import upgrade
 from fenicia.db.models import Base
 from shopify_sim import FAST_CONNECTOR, SimHandle, running_shop
 
-POSTGRES_URL = os.environ.get("FENICIA_TEST_POSTGRES_URL")
+SERVER_POSTGRES_URL = os.environ.get("FENICIA_TEST_POSTGRES_URL")
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # "gw0", "gw1", ... in a pytest-xdist worker, else unset
+
+
+def _worker_url(url: str | None, worker: str | None) -> str | None:
+    if not url or not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+POSTGRES_URL = _worker_url(SERVER_POSTGRES_URL, XDIST_WORKER)
+
+
+def _admin(url: str, statement: str, database: str) -> None:
+    """One statement on ``database`` (an identifier), run from the server's ``postgres`` database."""
+    admin = make_url(url).set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL(statement).format(sql.Identifier(database)))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In an xdist worker: creates the worker's own database and points FENICIA_TEST_POSTGRES_URL at it.
+
+    This conftest is loaded before collection, so every conftest and test module below, and every process
+    a test starts, sees the worker's database. A leftover of a killed run with the same name is replaced.
+    """
+    url = POSTGRES_URL
+    if not url or url == SERVER_POSTGRES_URL:
+        return
+    name = make_url(url).database
+    assert name
+    _admin(url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
+    _admin(url, "CREATE DATABASE {}", name)
+    os.environ["FENICIA_TEST_POSTGRES_URL"] = url
+    config.add_cleanup(lambda: _admin(url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name))
+
+
+BROWSER_TESTS = Path(__file__).parent / "browser"  # marked slow by their own conftest, after this hook runs
+SLOW_GROUP = "slow"
+UNGROUPED = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(wrapper=True)  # around pytest-xdist's own hook, which reads the xdist_group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> Iterator[None]:
+    """Under pytest-xdist (``--dist loadgroup``) the ``slow`` tests form one group that one worker runs in
+    order, as a plain ``pytest`` would: at most one of these process-level tests (real ``fenicia serve``
+    processes, the browser's demo server and Chromium, crash and scale runs) runs at a time, while the
+    other workers share the in-process tests. Each of them may hold tens of PostgreSQL connections.
+
+    pytest-xdist groups by renaming the tests (``...::test_x@slow``); where that silently stops working
+    (it did with pytest 9.2, pytest-dev/pytest-xdist#1386) these tests fail and say why."""
+    grouped = [item for item in items if item.get_closest_marker("slow") or BROWSER_TESTS in item.path.parents]
+    for item in grouped:
+        item.add_marker(pytest.mark.xdist_group(SLOW_GROUP))
+    yield
+    if getattr(config.option, "loadgroup", False) and any(not i.nodeid.endswith(f"@{SLOW_GROUP}") for i in grouped):
+        config.stash[UNGROUPED] = (
+            f"pytest-xdist did not keep the slow tests in one worker (--dist loadgroup, pytest "
+            f"{pytest.__version__}): see pytest-dev/pytest-xdist#1386 and the pytest pin in pyproject.toml"
+        )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    problem = item.config.stash.get(UNGROUPED, None)
+    if problem and item.get_closest_marker("xdist_group"):
+        pytest.fail(problem, pytrace=False)
 
 
 def pytest_report_header() -> str:

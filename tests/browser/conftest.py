@@ -1,12 +1,14 @@
-"""Fixtures of the browser tests: one `fenicia serve --demo` per session, Debian's Chromium, signed-in pages.
+"""Fixtures of the browser tests: one `fenicia serve --demo` for them all, Debian's Chromium, signed-in pages.
 
 Every test here is marked ``slow`` and is skipped, with the reason, when Chromium is not installed at
 ``/usr/bin/chromium`` (``apt-get install -y chromium``; CI installs it) or the ``playwright`` package
 is missing. Playwright never downloads a browser of its own: it launches that Chromium, headless,
 with a fresh temporary profile per launch.
 
-The server runs for the whole session (starting it, DBOS included, takes seconds); each test uses its
-own orders, placed in the simulated shop, so the tests do not depend on one another's order.
+The server runs from the first browser test to the last (starting it, DBOS included, takes seconds); each
+test uses its own orders, placed in the simulated shop, so the tests do not depend on one another's order.
+It is package-scoped (this directory is a package), not session-scoped: on PostgreSQL it holds tens of
+connections, which must be free again for the tests after it, and for the other pytest-xdist workers.
 Screenshots go to a temporary directory, or to ``docs/screenshots/`` with FENICIA_UPDATE_SCREENSHOTS=1.
 """
 
@@ -103,7 +105,7 @@ def _serve(tmp: Path, database_url: str) -> Iterator[DemoServer]:
         db.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     tmp = tmp_path_factory.mktemp("browser")
     if not POSTGRES_URL:
@@ -114,7 +116,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
 
 
 # Module scope, not session: while Playwright's sync API is open its event loop runs in this thread, and
-# every later test that calls asyncio.run would fail. The demo server itself stays up for the session.
+# every later test that calls asyncio.run would fail. The demo server itself stays up for the package.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import expect, sync_playwright

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import html
 import re
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from fenicia.db.engine import Database
 from fenicia.notifications.services import notify
+from fenicia.web.pulse import Topics, read_pulse
+from fenicia.web.routes import live
 from fenicia.web.routes.live import event_id, parse_event_id
 
 
@@ -59,19 +60,26 @@ def test_a_reconnect_gets_an_event_for_each_topic_that_changed_since_its_last_id
 
 
 def test_an_order_arriving_while_the_page_is_open_is_announced(
-    app: FastAPI, client: TestClient, signed_in: str, tenant_a: Any, make_order: Callable[..., int]
+    app: FastAPI,
+    client: TestClient,
+    signed_in: str,
+    tenant_a: Any,
+    make_order: Callable[..., int],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _short_streams(app, lifetime=1.5)
     created: list[int] = []
 
-    def arrive() -> None:
-        time.sleep(0.4)
-        created.append(make_order(tenant_a, "5002"))
+    def read_then_an_order_arrives(db: Database, workspace_id: int) -> Topics:
+        """The stream's real read; right after its first one (the hello), an order arrives. Not a timer:
+        on a busy machine an order made 0.4 s after the request could land before the hello was read."""
+        topics = read_pulse(db, workspace_id)
+        if not created:
+            created.append(make_order(tenant_a, "5002"))
+        return topics
 
-    worker = threading.Thread(target=arrive)
-    worker.start()
+    monkeypatch.setattr(live, "read_pulse", read_then_an_order_arrives)
     body = client.get("/events/stream").text
-    worker.join()
     names = [name for name, _ in _events(body)]
     assert names[0] == "hello" and ("orders", str(created[0])) in _events(body)
 
