@@ -14,7 +14,7 @@ TEST_WORKERS ?= 3
 # even where PYTHONDONTWRITEBYTECODE is set.
 TEST_ENV := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(abspath $(VENV))/pycache
 
-.PHONY: run test test-pg bench lint install clean screenshots
+.PHONY: run test bench lint install clean screenshots
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Fenicia needs Python 3.11 or newer"'

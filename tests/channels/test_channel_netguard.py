@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, NamedTuple
 
 import pytest
-import structlog
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -41,6 +39,7 @@ from fenicia.core.settings import Settings
 from fenicia.db.engine import Database
 from fenicia.web.connect import check_credentials
 from harness import ChannelHarness
+from netguard_kit import no_retries, refused_settings
 
 PUBLIC = "http://93.184.216.34"  # a public address, written as one so that no DNS is needed; never reached
 REFUSED = "Fenicia does not fetch from 127.0.0.1: it is a loopback address, not one on the public internet."
@@ -83,20 +82,6 @@ def build(
         tokens or MemoryTokenStore(),
     )
     return connector
-
-
-def refused_settings(settings: Settings) -> Settings:
-    """The test settings as a production Fenicia has them: private addresses not allowed."""
-    return settings.model_copy(update={"allow_private_source_urls": False})
-
-
-@contextmanager
-def no_retries() -> Iterator[None]:
-    """Fails the test when a client retried inside the call (every channel client logs ``<name>.retry``)."""
-    with structlog.testing.capture_logs() as logs:
-        yield
-    retried = [entry["event"] for entry in logs if "retry" in str(entry.get("event"))]
-    assert retried == []
 
 
 def assert_refusal(error: ConfigError, message: str = REFUSED) -> None:

@@ -10,13 +10,12 @@ connection", a saved source's test and the scheduled reads, and through the API 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-import structlog
 from fastapi.testclient import TestClient
 
 import factories
@@ -32,6 +31,7 @@ from fenicia.core.settings import Settings
 from fenicia.db.engine import Database
 from fenicia.inventory import services
 from fenicia.inventory.schemas import SourceCreate
+from netguard_kit import no_retries, refused_settings
 from odoo_sim import running_odoo
 from shiphero_sim import running_shiphero
 from shopify_sim import running_shop
@@ -103,20 +103,6 @@ def source(request: pytest.FixtureRequest) -> Iterator[Running]:
     kind: Kind = request.param
     with kind.running() as handle:
         yield Running(kind, handle)
-
-
-def refused_settings(settings: Settings) -> Settings:
-    """The test settings as a production Fenicia has them: private addresses not allowed."""
-    return settings.model_copy(update={"allow_private_source_urls": False})
-
-
-@contextmanager
-def no_retries() -> Iterator[None]:
-    """Fails the test when a client retried inside the call (every client logs ``<name>.retry``)."""
-    with structlog.testing.capture_logs() as logs:
-        yield
-    retried = [entry["event"] for entry in logs if "retry" in str(entry.get("event"))]
-    assert retried == []
 
 
 def assert_refusal(error: ConfigError) -> None:
